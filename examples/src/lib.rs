@@ -1,0 +1,70 @@
+//! Shared plumbing of the example servers: the command line and logging setup.
+
+use std::io;
+use std::net::SocketAddr;
+
+/// How an example server was asked to run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cli {
+    /// Newline-delimited JSON-RPC on stdin/stdout (the default).
+    Stdio,
+    /// Streamable HTTP at `http://ADDR/mcp`.
+    Http(SocketAddr),
+}
+
+const USAGE: &str = "usage: <server> [--stdio | --http ADDR]\n\n  --stdio      serve on stdin/stdout (default)\n  --http ADDR  serve Streamable HTTP on ADDR, e.g. 127.0.0.1:8080, at /mcp";
+
+impl Cli {
+    /// Parses `std::env::args`.
+    pub fn parse() -> io::Result<Cli> {
+        Self::parse_from(std::env::args().skip(1))
+    }
+
+    /// Parses the given arguments (without the program name).
+    pub fn parse_from(args: impl IntoIterator<Item = String>) -> io::Result<Cli> {
+        let mut args = args.into_iter();
+        let mut cli = Cli::Stdio;
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--stdio" => cli = Cli::Stdio,
+                "--http" => {
+                    let addr = args
+                        .next()
+                        .ok_or_else(|| bad("--http needs an address, e.g. 127.0.0.1:8080"))?;
+                    cli = Cli::Http(
+                        addr.parse()
+                            .map_err(|e| bad(&format!("bad address {addr:?}: {e}")))?,
+                    );
+                }
+                "-h" | "--help" => {
+                    eprintln!("{USAGE}");
+                    std::process::exit(0);
+                }
+                other => return Err(bad(&format!("unknown argument {other:?}"))),
+            }
+        }
+        Ok(cli)
+    }
+}
+
+fn bad(msg: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, format!("{msg}\n{USAGE}"))
+}
+
+/// Logs to stderr (stdout belongs to the protocol), filtered by `RUST_LOG` (default `warn`).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(io::stderr)
+        .try_init();
+}
+
+/// Serves Streamable HTTP. The HTTP transport is not part of this build yet.
+pub async fn serve_http(_router: mcp_core::Router, addr: SocketAddr) -> io::Result<()> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        format!("--http {addr}: the Streamable HTTP transport is not available in this build yet; use --stdio"),
+    ))
+}

@@ -1,0 +1,552 @@
+//! The request context: progress, logging, cancellation, and asking the client.
+//!
+//! One API serves both protocol eras. Progress and log messages become notifications in both.
+//! Asking the client — [`Context::elicit`], [`Context::sample`], [`Context::list_roots`] — is a
+//! server→client request in the handshake era. In 2026-07-28 there is no way back to the
+//! client, so the first time a handler asks, its run ends and the client receives an
+//! `input_required` result; when the client retries with the answers, the handler runs again
+//! from the top and this time the same call returns the answer at once.
+//!
+//! That has one consequence for handler code: **everything before a question must be safe to
+//! run twice**, and each question needs a key that stays the same across runs.
+//!
+//! ```
+//! use mcp_core::protocol::{ElicitAction, ElicitRequest};
+//! use mcp_core::{Context, response::ToolError};
+//!
+//! async fn delete_all(ctx: Context) -> Result<String, ToolError> {
+//!     let answer = ctx
+//!         .elicit("confirm", ElicitRequest::form("Delete everything?", serde_json::json!({
+//!             "type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]
+//!         })))
+//!         .await?;
+//!     if answer.action != ElicitAction::Accept {
+//!         return Ok("nothing deleted".into());
+//!     }
+//!     ctx.progress(1.0, Some(1.0), Some("done")).await;
+//!     Ok("deleted".into())
+//! }
+//! # let _ = mcp_core::Router::new().tool_fn("delete_all", delete_all);
+//! ```
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::{json, Value};
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use crate::era::Era;
+use crate::jsonrpc::{ErrorObject, RequestId, ResponsePayload};
+use crate::protocol::{
+    ClientCapabilities, CreateMessageParams, CreateMessageResult, ElicitRequest, ElicitResult,
+    Implementation, JsonObject, ListRootsResult, LoggingLevel, ProgressToken, ProtocolVersion,
+};
+use crate::server::ServerHandle;
+
+/// What kind of message an [`Outgoing`] carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutgoingKind {
+    /// The response to the request being served (always the last message for that request).
+    Response,
+    /// A notification.
+    Notification,
+    /// A server→client request.
+    Request,
+}
+
+/// One serialized message on its way to the client.
+///
+/// ```
+/// use mcp_core::context::{Outgoing, OutgoingKind};
+/// let m = Outgoing { kind: OutgoingKind::Notification, json: "{}".into() };
+/// assert_eq!(m.kind, OutgoingKind::Notification);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    /// The kind.
+    pub kind: OutgoingKind,
+    /// The JSON text, one line, no trailing newline.
+    pub json: String,
+}
+
+/// Where a request's notifications, server→client requests and response go.
+pub type Sink = mpsc::Sender<Outgoing>;
+
+/// Why asking the client failed.
+///
+/// ```
+/// use mcp_core::context::ContextError;
+/// let e = ContextError::MissingCapability { capability: "sampling".into() };
+/// assert!(e.to_string().contains("sampling"));
+/// ```
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ContextError {
+    /// The client did not declare the capability this needs.
+    #[error("the client does not support {capability}; it did not declare that capability")]
+    MissingCapability {
+        /// The capability, for example `elicitation.form`.
+        capability: String,
+    },
+    /// The negotiated protocol version predates the feature.
+    #[error("{feature} needs protocol version {since} or later; this session speaks {actual}")]
+    Unsupported {
+        /// The feature.
+        feature: &'static str,
+        /// The first version with it.
+        since: ProtocolVersion,
+        /// The session's version.
+        actual: ProtocolVersion,
+    },
+    /// The client answered with an error.
+    #[error("the client answered with an error: {0}")]
+    Client(ErrorObject),
+    /// The client's answer did not have the expected shape.
+    #[error("the client's answer is malformed: {0}")]
+    InvalidResponse(String),
+    /// No answer in time.
+    #[error("the client did not answer within {0:?}")]
+    Timeout(Duration),
+    /// The connection to the client is gone.
+    #[error("the connection to the client is closed")]
+    Closed,
+    /// Too many requests to the client are pending.
+    #[error("too many requests to the client are pending")]
+    Busy,
+}
+
+/// Outstanding server→client requests of one handshake-era connection.
+#[derive(Debug, Default)]
+pub(crate) struct Peer {
+    next_id: AtomicI64,
+    pending: Mutex<HashMap<RequestId, oneshot::Sender<ResponsePayload>>>,
+}
+
+/// The most server→client requests one connection may have outstanding.
+const MAX_PENDING_PEER_REQUESTS: usize = 1024;
+
+impl Peer {
+    /// Routes a client's response to the request that awaits it. Unknown ids are ignored.
+    pub(crate) fn resolve(&self, id: &RequestId, payload: ResponsePayload) -> bool {
+        let waiter = self.pending.lock().ok().and_then(|mut p| p.remove(id));
+        match waiter {
+            Some(tx) => tx.send(payload).is_ok(),
+            None => false,
+        }
+    }
+
+    async fn request(
+        &self,
+        method: &str,
+        params: Value,
+        sink: &Sink,
+        timeout: Duration,
+    ) -> Result<Value, ContextError> {
+        let id = RequestId::Number(self.next_id.fetch_add(1, Ordering::Relaxed) + 1);
+        let (tx, rx) = oneshot::channel();
+        {
+            let mut pending = self.pending.lock().map_err(|_| ContextError::Closed)?;
+            if pending.len() >= MAX_PENDING_PEER_REQUESTS {
+                return Err(ContextError::Busy);
+            }
+            pending.insert(id.clone(), tx);
+        }
+        let json =
+            json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}).to_string();
+        if sink
+            .send(Outgoing {
+                kind: OutgoingKind::Request,
+                json,
+            })
+            .await
+            .is_err()
+        {
+            self.forget(&id);
+            return Err(ContextError::Closed);
+        }
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(ResponsePayload::Result(raw))) => serde_json::from_str(raw.get())
+                .map_err(|e| ContextError::InvalidResponse(e.to_string())),
+            Ok(Ok(ResponsePayload::Error(e))) => Err(ContextError::Client(e)),
+            Ok(Err(_)) => Err(ContextError::Closed),
+            Err(_) => {
+                self.forget(&id);
+                let cancel = json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
+                    "params": {"requestId": id, "reason": "timed out"}})
+                .to_string();
+                let _ = sink.try_send(Outgoing {
+                    kind: OutgoingKind::Notification,
+                    json: cancel,
+                });
+                Err(ContextError::Timeout(timeout))
+            }
+        }
+    }
+
+    fn forget(&self, id: &RequestId) {
+        if let Ok(mut p) = self.pending.lock() {
+            p.remove(id);
+        }
+    }
+}
+
+/// The legacy session's log threshold: 0 = everything, otherwise level + 1.
+#[derive(Debug, Default)]
+pub(crate) struct LogThreshold(AtomicU8);
+
+impl LogThreshold {
+    pub(crate) fn set(&self, level: LoggingLevel) {
+        self.0.store(level as u8 + 1, Ordering::Relaxed);
+    }
+
+    fn allows(&self, level: LoggingLevel) -> bool {
+        let t = self.0.load(Ordering::Relaxed);
+        t == 0 || level as u8 + 1 >= t
+    }
+}
+
+/// Why a 2026-07-28 handler run stopped before finishing.
+#[derive(Debug, Default)]
+pub(crate) struct Interrupts {
+    /// Questions for the client, by key.
+    pub(crate) inputs: JsonObject,
+    /// A capability the request lacks (`requiredCapabilities` value).
+    pub(crate) missing_capability: Option<Value>,
+    /// A malformed answer.
+    pub(crate) malformed: Option<String>,
+}
+
+impl Interrupts {
+    pub(crate) fn is_set(&self) -> bool {
+        !self.inputs.is_empty() || self.missing_capability.is_some() || self.malformed.is_some()
+    }
+}
+
+/// How the era-specific parts of a request reach the client.
+#[derive(Debug)]
+pub(crate) enum Channel {
+    /// Handshake era: server→client requests over the connection.
+    Handshake {
+        peer: Arc<Peer>,
+        log: Arc<LogThreshold>,
+    },
+    /// 2026-07-28: answers arrive with the retried request.
+    Modern {
+        answers: JsonObject,
+        log: Option<LoggingLevel>,
+        interrupts: Mutex<Interrupts>,
+    },
+}
+
+#[derive(Debug)]
+pub(crate) struct ContextInner {
+    pub(crate) request_id: RequestId,
+    pub(crate) era: Era,
+    pub(crate) capabilities: Arc<ClientCapabilities>,
+    pub(crate) client_info: Option<Arc<Implementation>>,
+    pub(crate) progress_token: Option<ProgressToken>,
+    pub(crate) sink: Sink,
+    pub(crate) channel: Channel,
+    pub(crate) cancel: CancellationToken,
+    pub(crate) server: ServerHandle,
+    pub(crate) peer_timeout: Duration,
+    pub(crate) last_progress: Mutex<Option<f64>>,
+}
+
+/// The request context, an extractor: add `ctx: Context` to a handler's arguments.
+///
+/// Cheap to clone; clones share the request.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub(crate) inner: Arc<ContextInner>,
+}
+
+impl Context {
+    /// The id of the request being served.
+    pub fn request_id(&self) -> &RequestId {
+        &self.inner.request_id
+    }
+
+    /// The protocol era (and version) of this request.
+    pub fn era(&self) -> Era {
+        self.inner.era
+    }
+
+    /// What the client can do: from `initialize` (handshake era) or this request's envelope.
+    pub fn client_capabilities(&self) -> &ClientCapabilities {
+        &self.inner.capabilities
+    }
+
+    /// Who the client says it is, if it said.
+    pub fn client_info(&self) -> Option<&Implementation> {
+        self.inner.client_info.as_deref()
+    }
+
+    /// A handle on the running server: add or remove tools, prompts and resources.
+    pub fn server(&self) -> &ServerHandle {
+        &self.inner.server
+    }
+
+    /// Whether the client cancelled this request. The handler's future is dropped on
+    /// cancellation anyway; this is for work the handler spawned.
+    pub fn is_cancelled(&self) -> bool {
+        self.inner.cancel.is_cancelled()
+    }
+
+    /// Completes when the request is cancelled.
+    pub async fn cancelled(&self) {
+        self.inner.cancel.cancelled().await
+    }
+
+    /// A token cancelled with the request, to hand to spawned work.
+    pub fn cancellation_token(&self) -> CancellationToken {
+        self.inner.cancel.clone()
+    }
+
+    /// Reports progress, if the client asked for it (a `progressToken` in the request).
+    ///
+    /// Values must increase; one that does not is dropped, as the protocol requires.
+    pub async fn progress(&self, progress: f64, total: Option<f64>, message: Option<&str>) {
+        let Some(token) = &self.inner.progress_token else {
+            return;
+        };
+        {
+            let Ok(mut last) = self.inner.last_progress.lock() else {
+                return;
+            };
+            if last.is_some_and(|l| progress <= l) {
+                tracing::debug!(progress, "dropping a progress value that does not increase");
+                return;
+            }
+            *last = Some(progress);
+        }
+        let mut params = json!({"progressToken": token, "progress": progress});
+        if let Some(t) = total {
+            params["total"] = json!(t);
+        }
+        if let Some(m) = message {
+            params["message"] = json!(m);
+        }
+        self.notify("notifications/progress", params).await;
+    }
+
+    /// Sends a log message to the client, if its level passes the client's filter
+    /// (`logging/setLevel` in the handshake era, the request's `logLevel` in 2026-07-28).
+    pub async fn log(&self, level: LoggingLevel, logger: Option<&str>, data: impl Serialize) {
+        let allowed = match &self.inner.channel {
+            Channel::Handshake { log, .. } => log.allows(level),
+            Channel::Modern { log, .. } => log.is_some_and(|min| level >= min),
+        };
+        if !allowed {
+            return;
+        }
+        let mut params = json!({"level": level, "data": data});
+        if let Some(l) = logger {
+            params["logger"] = json!(l);
+        }
+        self.notify("notifications/message", params).await;
+    }
+
+    /// Logs at `info`.
+    pub async fn log_info(&self, message: impl Into<String>) {
+        self.log(LoggingLevel::Info, None, message.into()).await
+    }
+
+    async fn notify(&self, method: &str, params: Value) {
+        let json = json!({"jsonrpc": "2.0", "method": method, "params": params}).to_string();
+        let _ = self
+            .inner
+            .sink
+            .send(Outgoing {
+                kind: OutgoingKind::Notification,
+                json,
+            })
+            .await;
+    }
+
+    /// Asks the user for input (form or URL mode). `key` names the question; it must stay the
+    /// same when the handler runs again (see the module docs).
+    pub async fn elicit(
+        &self,
+        key: &str,
+        request: ElicitRequest,
+    ) -> Result<ElicitResult, ContextError> {
+        let caps = &self.inner.capabilities;
+        let (supported, capability, required) = match &request {
+            ElicitRequest::Form { .. } => (
+                caps.supports_form_elicitation(),
+                "form elicitation",
+                json!({"elicitation": {"form": {}}}),
+            ),
+            ElicitRequest::Url { .. } => (
+                caps.supports_url_elicitation(),
+                "URL elicitation",
+                json!({"elicitation": {"url": {}}}),
+            ),
+        };
+        let since = match &request {
+            ElicitRequest::Form { .. } => ProtocolVersion::V2025_06_18,
+            ElicitRequest::Url { .. } => ProtocolVersion::V2025_11_25,
+        };
+        let mut params = serde_json::to_value(&request)
+            .map_err(|e| ContextError::InvalidResponse(e.to_string()))?;
+        if let (
+            ElicitRequest::Url {
+                elicitation_id: None,
+                ..
+            },
+            Era::Handshake(_),
+        ) = (&request, self.era())
+        {
+            params["elicitationId"] = json!(format!("{}-{key}", self.inner.request_id));
+        }
+        self.ask(
+            key,
+            "elicitation/create",
+            params,
+            supported,
+            capability,
+            required,
+            since,
+            "elicitation",
+        )
+        .await
+    }
+
+    /// Asks the client's model for a completion.
+    pub async fn sample(
+        &self,
+        key: &str,
+        params: CreateMessageParams,
+    ) -> Result<CreateMessageResult, ContextError> {
+        let caps = &self.inner.capabilities;
+        let wants_tools = params.tools.is_some();
+        let supported = caps
+            .sampling
+            .as_ref()
+            .is_some_and(|s| !wants_tools || s.tools.is_some());
+        let required = if wants_tools {
+            json!({"sampling": {"tools": {}}})
+        } else {
+            json!({"sampling": {}})
+        };
+        let params = serde_json::to_value(&params)
+            .map_err(|e| ContextError::InvalidResponse(e.to_string()))?;
+        self.ask(
+            key,
+            "sampling/createMessage",
+            params,
+            supported,
+            "sampling",
+            required,
+            ProtocolVersion::V2024_11_05,
+            "sampling",
+        )
+        .await
+    }
+
+    /// Asks the client for its roots.
+    pub async fn list_roots(&self, key: &str) -> Result<ListRootsResult, ContextError> {
+        let supported = self.inner.capabilities.roots.is_some();
+        self.ask(
+            key,
+            "roots/list",
+            json!({}),
+            supported,
+            "roots",
+            json!({"roots": {}}),
+            ProtocolVersion::V2024_11_05,
+            "roots",
+        )
+        .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn ask<R: DeserializeOwned>(
+        &self,
+        key: &str,
+        method: &str,
+        params: Value,
+        supported: bool,
+        capability: &str,
+        required: Value,
+        since: ProtocolVersion,
+        feature: &'static str,
+    ) -> Result<R, ContextError> {
+        match &self.inner.channel {
+            Channel::Handshake { peer, .. } => {
+                let actual = self.era().version();
+                if actual < since {
+                    return Err(ContextError::Unsupported {
+                        feature,
+                        since,
+                        actual,
+                    });
+                }
+                if !supported {
+                    return Err(ContextError::MissingCapability {
+                        capability: capability.into(),
+                    });
+                }
+                let value = peer
+                    .request(method, params, &self.inner.sink, self.inner.peer_timeout)
+                    .await?;
+                serde_json::from_value(value)
+                    .map_err(|e| ContextError::InvalidResponse(e.to_string()))
+            }
+            Channel::Modern {
+                answers,
+                interrupts,
+                ..
+            } => {
+                if !supported {
+                    if let Ok(mut i) = interrupts.lock() {
+                        i.missing_capability.get_or_insert(required);
+                    }
+                    return std::future::pending().await;
+                }
+                if let Some(answer) = answers.get(key) {
+                    match serde_json::from_value::<R>(answer.clone()) {
+                        Ok(r) => return Ok(r),
+                        Err(e) => {
+                            if let Ok(mut i) = interrupts.lock() {
+                                i.malformed.get_or_insert(format!(
+                                    "inputResponses[{key:?}] is malformed: {e}"
+                                ));
+                            }
+                            return std::future::pending().await;
+                        }
+                    }
+                }
+                if let Ok(mut i) = interrupts.lock() {
+                    i.inputs
+                        .insert(key.to_owned(), json!({"method": method, "params": params}));
+                }
+                std::future::pending().await
+            }
+        }
+    }
+
+    /// Takes the interrupt state, if this is a 2026-07-28 run that was interrupted.
+    pub(crate) fn take_interrupts(&self) -> Option<Interrupts> {
+        match &self.inner.channel {
+            Channel::Modern { interrupts, .. } => {
+                let mut guard = interrupts.lock().ok()?;
+                guard.is_set().then(|| std::mem::take(&mut *guard))
+            }
+            Channel::Handshake { .. } => None,
+        }
+    }
+
+    pub(crate) fn answers(&self) -> Option<&JsonObject> {
+        match &self.inner.channel {
+            Channel::Modern { answers, .. } => Some(answers),
+            Channel::Handshake { .. } => None,
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! The MCP data types of both protocol eras.
+//!
+//! The handshake era (2024-11-05 through 2025-11-25) and the stateless 2026-07-28 revision share
+//! almost every type; where they differ, the field is optional here and the runtime decides per
+//! era whether it goes on the wire (`resultType`, cache hints, `execution`, …). Field names follow
+//! the specification's camelCase on the wire and snake_case in Rust. Unknown members are
+//! tolerated on input (clients add extensions), and `_meta` is kept wherever the schema has it.
+//!
+//! ```
+//! use mcp_core::protocol::{CallToolResult, ContentBlock};
+//! let result = CallToolResult::text("hello");
+//! assert_eq!(serde_json::to_value(&result).unwrap(),
+//!            serde_json::json!({"content":[{"type":"text","text":"hello"}]}));
+//! ```
+
+mod capabilities;
+mod client;
+mod content;
+mod lifecycle;
+mod notifications;
+mod prompts;
+mod resources;
+mod tasks;
+mod tools;
+mod version;
+
+pub use capabilities::*;
+pub use client::*;
+pub use content::*;
+pub use lifecycle::*;
+pub use notifications::*;
+pub use prompts::*;
+pub use resources::*;
+pub use tasks::*;
+pub use tools::*;
+pub use version::*;
+
+/// A JSON object, as it appears in schemas, `_meta` and free-form capability maps.
+pub type JsonObject = serde_json::Map<String, serde_json::Value>;
+
+/// The reserved `_meta` key prefix of the 2026-07-28 revision.
+pub const META_PREFIX: &str = "io.modelcontextprotocol/";
+
+/// Well-known `_meta` keys.
+pub mod meta {
+    /// Request envelope: the protocol version the request claims (2026-07-28).
+    pub const PROTOCOL_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
+    /// Request envelope: the client capabilities for this request (2026-07-28).
+    pub const CLIENT_CAPABILITIES: &str = "io.modelcontextprotocol/clientCapabilities";
+    /// Request envelope: the client's name and version, for display (2026-07-28).
+    pub const CLIENT_INFO: &str = "io.modelcontextprotocol/clientInfo";
+    /// Request envelope: the least severe log level the client wants for this request.
+    pub const LOG_LEVEL: &str = "io.modelcontextprotocol/logLevel";
+    /// Result `_meta`: the server's name and version (2026-07-28).
+    pub const SERVER_INFO: &str = "io.modelcontextprotocol/serverInfo";
+    /// Notification `_meta` on a listen stream: the subscription it belongs to.
+    pub const SUBSCRIPTION_ID: &str = "io.modelcontextprotocol/subscriptionId";
+    /// Messages that belong to a task (2025-11-25).
+    pub const RELATED_TASK: &str = "io.modelcontextprotocol/related-task";
+    /// The progress token a request asks progress notifications for.
+    pub const PROGRESS_TOKEN: &str = "progressToken";
+    /// W3C trace context, when a client propagates it.
+    pub const TRACEPARENT: &str = "traceparent";
+}
+
+pub(crate) fn is_false(b: &bool) -> bool {
+    !*b
+}

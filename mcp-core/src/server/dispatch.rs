@@ -1,0 +1,1164 @@
+//! One connection: era state, the validation ladder, and method dispatch.
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex};
+use std::task::Poll;
+
+use futures_util::FutureExt;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::value::RawValue;
+use serde_json::{json, Value};
+use tokio::task::AbortHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::seal::{self, Cursor, RequestState};
+use super::{ListChanged, Registry, Server, ServerHandle, Shared};
+use crate::context::{
+    Channel, Context, ContextInner, Interrupts, LogThreshold, Outgoing, OutgoingKind, Peer, Sink,
+};
+use crate::era::{claims_modern, unsupported_version, Envelope, Era};
+use crate::extract::RequestParts;
+use crate::jsonrpc::{
+    ErrorCode, ErrorObject, Message, Notification, Request, RequestId, ResponsePayload,
+};
+use crate::protocol::{
+    meta, CallToolParams, CallToolResult, CancelledParams, ClientCapabilities, CompleteParams,
+    CompleteResult, Completion, CompletionReference, DiscoverResult, GetPromptParams,
+    Implementation, InitializeParams, InitializeResult, JsonObject, ListenParams, PaginatedParams,
+    ProgressToken, ProtocolVersion, ReadResourceParams, SetLevelParams, SubscriptionFilter, Tool,
+};
+use crate::router::CompletionTarget;
+
+/// A handshake-era session's negotiated facts.
+#[derive(Debug)]
+struct Session {
+    version: ProtocolVersion,
+    capabilities: Arc<ClientCapabilities>,
+    client_info: Option<Arc<Implementation>>,
+}
+
+#[derive(Debug)]
+enum Mode {
+    /// Nothing decided yet (stdio before the first real request).
+    Undecided,
+    /// A handshake-era session.
+    Handshake(Arc<Session>),
+    /// Serving 2026-07-28.
+    Modern,
+}
+
+/// The methods of the 2026-07-28 revision this runtime serves.
+const MODERN_METHODS: &[&str] = &[
+    "server/discover",
+    "tools/list",
+    "tools/call",
+    "prompts/list",
+    "prompts/get",
+    "resources/list",
+    "resources/templates/list",
+    "resources/read",
+    "completion/complete",
+    "subscriptions/listen",
+];
+
+/// One client connection: a stdio process, or one HTTP session.
+///
+/// Feed it every message the client sends with [`Connection::receive`]; it answers on the
+/// [`Sink`] given with each message, and sends unsolicited notifications (list changes) on the
+/// sink given at creation.
+pub struct Connection {
+    shared: Arc<Shared>,
+    mode: Mutex<Mode>,
+    peer: Arc<Peer>,
+    log: Arc<LogThreshold>,
+    inflight: Mutex<HashMap<RequestId, (AbortHandle, CancellationToken)>>,
+    tracker: TaskTracker,
+    shutdown: CancellationToken,
+    subscriptions: Arc<Mutex<HashSet<String>>>,
+    unsolicited: Sink,
+    initialized: std::sync::atomic::AtomicBool,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("mode", &self.mode)
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn err(code: ErrorCode, msg: impl Into<String>) -> ErrorObject {
+    ErrorObject::new(code, msg)
+}
+
+fn method_not_found(method: &str) -> ErrorObject {
+    err(ErrorCode::METHOD_NOT_FOUND, "Method not found").with_data(Value::String(method.to_owned()))
+}
+
+/// Parses typed params from the raw text, so duplicate members are refused.
+fn parse_params<T: DeserializeOwned + Default>(raw: Option<&RawValue>) -> Result<T, ErrorObject> {
+    match raw {
+        None => Ok(T::default()),
+        Some(r) => serde_json::from_str(r.get())
+            .map_err(|e| err(ErrorCode::INVALID_PARAMS, format!("invalid params: {e}"))),
+    }
+}
+
+fn parse_required<T: DeserializeOwned>(raw: Option<&RawValue>) -> Result<T, ErrorObject> {
+    let text = raw.map(RawValue::get).unwrap_or("{}");
+    serde_json::from_str(text)
+        .map_err(|e| err(ErrorCode::INVALID_PARAMS, format!("invalid params: {e}")))
+}
+
+fn to_value(v: impl Serialize) -> Result<Value, ErrorObject> {
+    serde_json::to_value(v).map_err(|e| {
+        err(
+            ErrorCode::INTERNAL_ERROR,
+            format!("result serialization failed: {e}"),
+        )
+    })
+}
+
+pub(crate) fn response_json(id: Option<&RequestId>, result: Result<Value, ErrorObject>) -> String {
+    let id = id.map_or(Value::Null, |i| {
+        serde_json::to_value(i).unwrap_or(Value::Null)
+    });
+    match result {
+        Ok(v) => json!({"jsonrpc": "2.0", "id": id, "result": v}).to_string(),
+        Err(e) => json!({"jsonrpc": "2.0", "id": id, "error": e}).to_string(),
+    }
+}
+
+enum Round<T> {
+    Done(T),
+    Interrupted(Interrupts),
+}
+
+/// Polls a handler; in 2026-07-28 a handler that waits on an unanswered question ends the round.
+async fn run_round<F: Future>(fut: F, ctx: &Context) -> Round<F::Output> {
+    let mut fut = std::pin::pin!(fut);
+    std::future::poll_fn(|cx| match fut.as_mut().poll(cx) {
+        Poll::Ready(v) => Poll::Ready(Round::Done(v)),
+        Poll::Pending => match ctx.take_interrupts() {
+            Some(i) => Poll::Ready(Round::Interrupted(i)),
+            None => Poll::Pending,
+        },
+    })
+    .await
+}
+
+/// What the modern era attaches to a request being served.
+struct ModernCall {
+    envelope: Envelope,
+}
+
+impl Connection {
+    /// Opens a connection. `unsolicited` receives list-change notifications (stdout on stdio,
+    /// the GET stream over HTTP).
+    pub fn new(server: &Server, unsolicited: Sink) -> Arc<Connection> {
+        let conn = Arc::new(Connection {
+            shared: server.shared.clone(),
+            mode: Mutex::new(Mode::Undecided),
+            peer: Arc::new(Peer::default()),
+            log: Arc::new(LogThreshold::default()),
+            inflight: Mutex::new(HashMap::new()),
+            tracker: TaskTracker::new(),
+            shutdown: CancellationToken::new(),
+            subscriptions: Arc::new(Mutex::new(HashSet::new())),
+            unsolicited,
+            initialized: std::sync::atomic::AtomicBool::new(false),
+        });
+        conn.spawn_change_forwarder();
+        conn
+    }
+
+    /// Forwards catalogue changes to a handshake-era client.
+    fn spawn_change_forwarder(self: &Arc<Self>) {
+        let weak = Arc::downgrade(self);
+        let mut rx = self.shared.changes.subscribe();
+        let shutdown = self.shutdown.clone();
+        tokio::spawn(async move {
+            loop {
+                let change = tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    c = rx.recv() => c,
+                };
+                let change = match change {
+                    Ok(c) => c,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(_) => return,
+                };
+                let Some(conn) = weak.upgrade() else { return };
+                if !matches!(*lock(&conn.mode), Mode::Handshake(_)) {
+                    continue;
+                }
+                let json = match &change {
+                    ListChanged::ResourceUpdated(uri) => {
+                        if !lock(&conn.subscriptions).contains(uri) {
+                            continue;
+                        }
+                        json!({"jsonrpc":"2.0","method":change.notification_method(),"params":{"uri":uri}})
+                    }
+                    _ => json!({"jsonrpc":"2.0","method":change.notification_method()}),
+                }
+                .to_string();
+                let _ = conn
+                    .unsolicited
+                    .send(Outgoing {
+                        kind: OutgoingKind::Notification,
+                        json,
+                    })
+                    .await;
+            }
+        });
+    }
+
+    /// Handles one message from the client. Requests run concurrently on their own tasks and
+    /// answer on `sink`; notifications and responses are handled at once.
+    pub fn receive(self: &Arc<Self>, message: Message, sink: Sink) {
+        match message {
+            Message::Request(req) => self.receive_request(req, sink),
+            Message::Notification(n) => self.receive_notification(n),
+            Message::Response(r) => {
+                if let Some(id) = &r.id {
+                    if !self.peer.resolve(id, r.payload) {
+                        tracing::debug!(%id, "response to an unknown request id ignored");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Stops accepting work: listen streams end, and [`Connection::wait`] resolves once every
+    /// in-flight request has answered.
+    pub fn close(&self) {
+        self.shutdown.cancel();
+        self.tracker.close();
+    }
+
+    /// Waits for in-flight requests (after [`Connection::close`]).
+    pub async fn wait(&self) {
+        self.tracker.wait().await
+    }
+
+    /// Cancels one in-flight request: its future is dropped and it is never answered.
+    pub fn cancel(&self, id: &RequestId) -> bool {
+        match lock(&self.inflight).remove(id) {
+            Some((abort, token)) => {
+                token.cancel();
+                abort.abort();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The negotiated handshake version, once `initialize` succeeded.
+    pub fn handshake_version(&self) -> Option<ProtocolVersion> {
+        match &*lock(&self.mode) {
+            Mode::Handshake(s) => Some(s.version),
+            _ => None,
+        }
+    }
+
+    /// Whether this connection is serving the 2026-07-28 revision.
+    pub fn is_modern(&self) -> bool {
+        matches!(*lock(&self.mode), Mode::Modern)
+    }
+
+    fn receive_notification(&self, n: Notification) {
+        match n.method.as_str() {
+            "notifications/cancelled" => {
+                let params: Result<CancelledParams, _> = parse_required(n.params.as_deref());
+                if let Ok(CancelledParams {
+                    request_id: Some(id),
+                    ..
+                }) = params
+                {
+                    if self.cancel(&id) {
+                        tracing::debug!(%id, "request cancelled by the client");
+                    }
+                }
+            }
+            "notifications/initialized" => {
+                self.initialized
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            "notifications/roots/list_changed"
+            | "notifications/progress"
+            | "notifications/elicitation/complete" => {}
+            other => tracing::debug!(method = other, "ignoring an unknown notification"),
+        }
+    }
+
+    fn reply_now(&self, sink: &Sink, id: &RequestId, result: Result<Value, ErrorObject>) {
+        let json = response_json(Some(id), result);
+        let sink = sink.clone();
+        self.tracker.spawn(async move {
+            let _ = sink
+                .send(Outgoing {
+                    kind: OutgoingKind::Response,
+                    json,
+                })
+                .await;
+        });
+    }
+
+    fn receive_request(self: &Arc<Self>, req: Request, sink: Sink) {
+        let params_value: Option<Value> = req
+            .params
+            .as_deref()
+            .and_then(|p| serde_json::from_str(p.get()).ok());
+        let claimed = claims_modern(params_value.as_ref());
+        let method = req.method.as_str();
+        enum Route {
+            Modern(Envelope),
+            Handshake(Arc<Session>),
+            Answer(Result<Value, ErrorObject>),
+        }
+        let route = {
+            let mut mode = lock(&self.mode);
+            if claimed {
+                match &*mode {
+                    Mode::Handshake(_) => Route::Answer(Err(err(
+                        ErrorCode::INVALID_REQUEST,
+                        "this connection serves the handshake protocol era; requests carrying the 2026-07-28 envelope are not accepted on it",
+                    ))),
+                    _ => match self.ladder(method, params_value.as_ref()) {
+                        Ok(env) => {
+                            let pin = matches!(*mode, Mode::Undecided) && method != "server/discover";
+                            if pin {
+                                *mode = Mode::Modern;
+                            }
+                            Route::Modern(env)
+                        }
+                        Err(e) => Route::Answer(Err(e)),
+                    },
+                }
+            } else {
+                match (&*mode, method) {
+                    (Mode::Undecided, "ping") => Route::Answer(Ok(json!({}))),
+                    (Mode::Undecided, "initialize") => match self.initialize(req.params.as_deref()) {
+                        Ok((session, result)) => {
+                            *mode = Mode::Handshake(session);
+                            Route::Answer(Ok(result))
+                        }
+                        Err(e) => Route::Answer(Err(e)),
+                    },
+                    (Mode::Undecided, "server/discover") => Route::Answer(Err(method_not_found(method))),
+                    (Mode::Undecided, _) => Route::Answer(Err(err(
+                        ErrorCode::INVALID_PARAMS,
+                        "the connection is not initialized: send `initialize` first (handshake era) or carry the 2026-07-28 `_meta` envelope",
+                    ))),
+                    (Mode::Handshake(_), "initialize") => Route::Answer(Err(err(
+                        ErrorCode::INVALID_REQUEST,
+                        "`initialize` was already received on this connection",
+                    ))),
+                    (Mode::Handshake(s), _) => Route::Handshake(s.clone()),
+                    (Mode::Modern, "initialize") => {
+                        let requested = params_value
+                            .as_ref()
+                            .and_then(|p| p.get("protocolVersion"))
+                            .and_then(Value::as_str)
+                            .unwrap_or("")
+                            .to_owned();
+                        let mut e = unsupported_version(&requested);
+                        e.message = "connection is serving the 2026-07-28 protocol; the initialize handshake is not accepted".into();
+                        Route::Answer(Err(e))
+                    }
+                    (Mode::Modern, _) => match self.ladder(method, params_value.as_ref()) {
+                        Ok(env) => Route::Modern(env),
+                        Err(e) => Route::Answer(Err(e)),
+                    },
+                }
+            }
+        };
+        match route {
+            Route::Answer(result) => self.reply_now(&sink, &req.id, result),
+            Route::Modern(envelope) => {
+                self.spawn_request(req, sink, Some(ModernCall { envelope }), None)
+            }
+            Route::Handshake(session) => self.spawn_request(req, sink, None, Some(session)),
+        }
+    }
+
+    /// The 2026-07-28 validation ladder, rungs 1, 3, 4 and the envelope part of 5. (Rungs 0, 2
+    /// and 6 are HTTP's; the transport runs them before the body gets here.)
+    fn ladder(&self, method: &str, params: Option<&Value>) -> Result<Envelope, ErrorObject> {
+        let env = Envelope::from_params(params)?;
+        env.supported_version()?;
+        if !MODERN_METHODS.contains(&method) {
+            return Err(method_not_found(method));
+        }
+        let caps = self.shared.capabilities();
+        let declared = match method {
+            "tools/list" | "tools/call" => caps.tools.is_some(),
+            "prompts/list" | "prompts/get" => caps.prompts.is_some(),
+            "resources/list" | "resources/templates/list" | "resources/read" => {
+                caps.resources.is_some()
+            }
+            "completion/complete" => {
+                caps.completions.is_some() || caps.prompts.is_some() || caps.resources.is_some()
+            }
+            _ => true,
+        };
+        if !declared {
+            return Err(method_not_found(method));
+        }
+        Ok(env)
+    }
+
+    fn initialize(&self, raw: Option<&RawValue>) -> Result<(Arc<Session>, Value), ErrorObject> {
+        let params: InitializeParams = parse_required(raw)?;
+        let version = params
+            .protocol_version
+            .parse::<ProtocolVersion>()
+            .ok()
+            .filter(|v| v.is_handshake())
+            .unwrap_or(ProtocolVersion::LATEST_HANDSHAKE);
+        let session = Arc::new(Session {
+            version,
+            capabilities: Arc::new(params.capabilities),
+            client_info: Some(Arc::new(params.client_info)),
+        });
+        let mut info = self.shared.info.clone();
+        if version < ProtocolVersion::V2025_11_25 {
+            info.icons = None;
+            info.website_url = None;
+            info.description = None;
+        }
+        let result = InitializeResult {
+            protocol_version: version,
+            capabilities: self.shared.capabilities(),
+            server_info: info,
+            instructions: self.shared.instructions.clone(),
+            meta: None,
+        };
+        Ok((session, to_value(result)?))
+    }
+
+    fn spawn_request(
+        self: &Arc<Self>,
+        req: Request,
+        sink: Sink,
+        modern: Option<ModernCall>,
+        session: Option<Arc<Session>>,
+    ) {
+        let conn = self.clone();
+        let id = req.id.clone();
+        let token = self.shutdown.child_token();
+        let task_token = token.clone();
+        let task_sink = sink.clone();
+        let handle = self.tracker.spawn(async move {
+            let id = req.id.clone();
+            let answer = conn
+                .serve(req, task_sink.clone(), modern, session, task_token)
+                .await;
+            lock(&conn.inflight).remove(&id);
+            if let Some(result) = answer {
+                let json = response_json(Some(&id), result);
+                let _ = task_sink
+                    .send(Outgoing {
+                        kind: OutgoingKind::Response,
+                        json,
+                    })
+                    .await;
+            }
+        });
+        let mut inflight = lock(&self.inflight);
+        if !handle.is_finished() {
+            inflight.insert(id, (handle.abort_handle(), token));
+        }
+    }
+
+    fn context(
+        &self,
+        id: &RequestId,
+        params: Option<&Value>,
+        sink: Sink,
+        modern: Option<&ModernCall>,
+        session: Option<&Arc<Session>>,
+        answers: JsonObject,
+        cancel: CancellationToken,
+    ) -> Context {
+        let progress_token = params
+            .and_then(|p| p.get("_meta"))
+            .and_then(|m| m.get(meta::PROGRESS_TOKEN))
+            .and_then(|t| serde_json::from_value::<ProgressToken>(t.clone()).ok());
+        let (era, capabilities, client_info, channel) = match (modern, session) {
+            (Some(m), _) => (
+                Era::Modern,
+                Arc::new(m.envelope.client_capabilities.clone()),
+                m.envelope.client_info.clone().map(Arc::new),
+                Channel::Modern {
+                    answers,
+                    log: m.envelope.log_level,
+                    interrupts: Default::default(),
+                },
+            ),
+            (None, Some(s)) => (
+                Era::Handshake(s.version),
+                s.capabilities.clone(),
+                s.client_info.clone(),
+                Channel::Handshake {
+                    peer: self.peer.clone(),
+                    log: self.log.clone(),
+                },
+            ),
+            (None, None) => (
+                Era::Handshake(ProtocolVersion::LATEST_HANDSHAKE),
+                Arc::default(),
+                None,
+                Channel::Handshake {
+                    peer: self.peer.clone(),
+                    log: self.log.clone(),
+                },
+            ),
+        };
+        Context {
+            inner: Arc::new(ContextInner {
+                request_id: id.clone(),
+                era,
+                capabilities,
+                client_info,
+                progress_token,
+                sink,
+                channel,
+                cancel,
+                server: ServerHandle {
+                    shared: self.shared.clone(),
+                },
+                peer_timeout: self.shared.config.client_request_timeout,
+                last_progress: Mutex::new(None),
+            }),
+        }
+    }
+
+    /// Serves one request. `None` means "send nothing" (a listen stream that ended by cancel).
+    async fn serve(
+        &self,
+        req: Request,
+        sink: Sink,
+        modern: Option<ModernCall>,
+        session: Option<Arc<Session>>,
+        cancel: CancellationToken,
+    ) -> Option<Result<Value, ErrorObject>> {
+        let raw = req.params.as_deref();
+        let params_value: Option<Value> = raw.and_then(|p| serde_json::from_str(p.get()).ok());
+        let era = if modern.is_some() {
+            Era::Modern
+        } else {
+            Era::Handshake(
+                session
+                    .as_ref()
+                    .map_or(ProtocolVersion::LATEST_HANDSHAKE, |s| s.version),
+            )
+        };
+        let registry = self.shared.registry();
+        let method = req.method.as_str();
+        let result = match method {
+            "ping" if !era.is_modern() => Ok(json!({})),
+            "server/discover" if era.is_modern() => self.discover(),
+            "logging/setLevel" if !era.is_modern() => {
+                parse_required::<SetLevelParams>(raw).map(|p| {
+                    self.log.set(p.level);
+                    json!({})
+                })
+            }
+            "tools/list" => self.list_tools(&registry, raw, era),
+            "prompts/list" => self
+                .list(raw, "prompts", &registry.prompts, |p| &p.prompt)
+                .map(|(items, next)| json!({"prompts": items, "nextCursor": next})),
+            "resources/list" => self
+                .list(raw, "resources", &registry.resources, |r| &r.resource)
+                .map(|(items, next)| json!({"resources": items, "nextCursor": next})),
+            "resources/templates/list" => self
+                .list(raw, "templates", &registry.templates, |t| &t.template)
+                .map(|(items, next)| json!({"resourceTemplates": items, "nextCursor": next})),
+            "resources/subscribe" | "resources/unsubscribe" if !era.is_modern() => {
+                parse_required::<ReadResourceParams>(raw).map(|p| {
+                    let mut subs = lock(&self.subscriptions);
+                    if method == "resources/subscribe" {
+                        if subs.len() < 10_000 {
+                            subs.insert(p.uri);
+                        }
+                    } else {
+                        subs.remove(&p.uri);
+                    }
+                    json!({})
+                })
+            }
+            "completion/complete" => {
+                self.complete(
+                    &registry,
+                    raw,
+                    &sink,
+                    modern.as_ref(),
+                    session.as_ref(),
+                    &req.id,
+                    cancel.clone(),
+                )
+                .await
+            }
+            "subscriptions/listen" if era.is_modern() => {
+                return self.listen(&req.id, raw, &sink, cancel).await;
+            }
+            "tools/call" | "prompts/get" | "resources/read" => {
+                self.call(
+                    method,
+                    &registry,
+                    &req.id,
+                    raw,
+                    params_value.as_ref(),
+                    sink,
+                    modern.as_ref(),
+                    session.as_ref(),
+                    cancel,
+                )
+                .await
+            }
+            _ => Err(method_not_found(method)),
+        };
+        Some(result.map(|v| self.finish(v, method, era)))
+    }
+
+    /// Era-correct result shape: `resultType`, cache hints and server info in 2026-07-28;
+    /// none of them in the handshake era. `null` `nextCursor`s are dropped in both.
+    fn finish(&self, mut value: Value, method: &str, era: Era) -> Value {
+        if let Some(obj) = value.as_object_mut() {
+            if obj.get("nextCursor").is_some_and(Value::is_null) {
+                obj.remove("nextCursor");
+            }
+            if era.is_modern() {
+                obj.entry("resultType").or_insert_with(|| "complete".into());
+                let complete = obj.get("resultType").and_then(Value::as_str) == Some("complete");
+                let cacheable = matches!(
+                    method,
+                    "server/discover"
+                        | "tools/list"
+                        | "prompts/list"
+                        | "resources/list"
+                        | "resources/templates/list"
+                        | "resources/read"
+                );
+                if cacheable && complete {
+                    obj.entry("ttlMs").or_insert(json!(0));
+                    obj.entry("cacheScope").or_insert(json!("private"));
+                }
+                let meta = obj.entry("_meta").or_insert_with(|| json!({}));
+                if let Some(m) = meta.as_object_mut() {
+                    m.insert(
+                        meta::SERVER_INFO.into(),
+                        json!({"name": self.shared.info.name, "version": self.shared.info.version}),
+                    );
+                }
+            }
+        }
+        value
+    }
+
+    fn discover(&self) -> Result<Value, ErrorObject> {
+        to_value(DiscoverResult {
+            supported_versions: ProtocolVersion::MODERN
+                .iter()
+                .map(|v| v.as_str().to_owned())
+                .collect(),
+            capabilities: self.shared.capabilities(),
+            instructions: self.shared.instructions.clone(),
+        })
+    }
+
+    fn page<'a, T>(
+        &self,
+        raw: Option<&RawValue>,
+        list: &str,
+        items: &'a [T],
+    ) -> Result<(&'a [T], Option<String>), ErrorObject> {
+        let params: PaginatedParams = parse_params(raw)?;
+        let bad = || {
+            err(
+                ErrorCode::INVALID_PARAMS,
+                "invalid cursor: pass back the `nextCursor` of the previous page unchanged",
+            )
+        };
+        let start = match params.cursor {
+            None => 0,
+            Some(c) => {
+                let cursor: Cursor = self.shared.key.open(&c).ok_or_else(bad)?;
+                if cursor.l != list || cursor.o > items.len() {
+                    return Err(bad());
+                }
+                cursor.o
+            }
+        };
+        let size = self.shared.config.page_size.max(1);
+        let end = (start + size).min(items.len());
+        let next = (end < items.len()).then(|| {
+            self.shared.key.seal(&Cursor {
+                l: list.to_owned(),
+                o: end,
+            })
+        });
+        Ok((&items[start..end], next))
+    }
+
+    fn list<T, M: Serialize>(
+        &self,
+        raw: Option<&RawValue>,
+        list: &str,
+        items: &[Arc<T>],
+        meta: impl Fn(&T) -> &M,
+    ) -> Result<(Vec<Value>, Option<String>), ErrorObject> {
+        let (page, next) = self.page(raw, list, items)?;
+        let values = page
+            .iter()
+            .map(|i| to_value(meta(i)))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((values, next))
+    }
+
+    fn list_tools(
+        &self,
+        registry: &Registry,
+        raw: Option<&RawValue>,
+        era: Era,
+    ) -> Result<Value, ErrorObject> {
+        let (page, next) = self.page(raw, "tools", &registry.tools)?;
+        let tools: Vec<Value> = page
+            .iter()
+            .map(|t| to_value(tool_for_era(&t.tool, era)))
+            .collect::<Result<_, _>>()?;
+        Ok(json!({"tools": tools, "nextCursor": next}))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn complete(
+        &self,
+        registry: &Registry,
+        raw: Option<&RawValue>,
+        sink: &Sink,
+        modern: Option<&ModernCall>,
+        session: Option<&Arc<Session>>,
+        id: &RequestId,
+        cancel: CancellationToken,
+    ) -> Result<Value, ErrorObject> {
+        let params: CompleteParams = parse_required(raw)?;
+        let target = match &params.reference {
+            CompletionReference::Prompt { name, .. } => {
+                if !registry.prompts.iter().any(|p| &p.prompt.name == name) {
+                    return Err(err(
+                        ErrorCode::INVALID_PARAMS,
+                        format!("unknown prompt: {name}"),
+                    ));
+                }
+                CompletionTarget::Prompt(name.clone())
+            }
+            CompletionReference::Resource { uri } => {
+                if !registry
+                    .templates
+                    .iter()
+                    .any(|t| &t.template.uri_template == uri)
+                {
+                    return Err(err(
+                        ErrorCode::INVALID_PARAMS,
+                        format!("unknown resource template: {uri}"),
+                    ));
+                }
+                CompletionTarget::Template(uri.clone())
+            }
+        };
+        let def = registry
+            .completions
+            .iter()
+            .find(|c| c.target == target && c.argument == params.argument.name);
+        let completion = match def {
+            None => Completion {
+                values: Vec::new(),
+                total: Some(0),
+                has_more: Some(false),
+            },
+            Some(def) => {
+                let mut arguments = JsonObject::new();
+                arguments.insert("argument".into(), params.argument.name.clone().into());
+                arguments.insert("value".into(), params.argument.value.clone().into());
+                if let Some(ctx) = params.context.as_ref().and_then(|c| c.arguments.as_ref()) {
+                    arguments.insert("context".into(), to_value(ctx)?);
+                }
+                let context = self.context(
+                    id,
+                    None,
+                    sink.clone(),
+                    modern,
+                    session,
+                    JsonObject::new(),
+                    cancel,
+                );
+                let parts = RequestParts {
+                    arguments,
+                    uri: None,
+                    context,
+                };
+                match AssertUnwindSafe((def.handler)(parts, ()))
+                    .catch_unwind()
+                    .await
+                {
+                    Ok(Ok(c)) => c?,
+                    Ok(Err(rejection)) => return Err(rejection.error_object()),
+                    Err(_) => {
+                        return Err(err(
+                            ErrorCode::INTERNAL_ERROR,
+                            "the completion handler panicked",
+                        ))
+                    }
+                }
+            }
+        };
+        let mut completion = completion;
+        if completion.values.len() > Completion::MAX_VALUES {
+            completion = Completion::new(completion.values);
+        }
+        to_value(CompleteResult { completion })
+    }
+
+    /// `tools/call`, `prompts/get`, `resources/read`: the methods that run user handlers and,
+    /// in 2026-07-28, may answer `input_required`.
+    #[allow(clippy::too_many_arguments)]
+    async fn call(
+        &self,
+        method: &str,
+        registry: &Registry,
+        id: &RequestId,
+        raw: Option<&RawValue>,
+        params_value: Option<&Value>,
+        sink: Sink,
+        modern: Option<&ModernCall>,
+        session: Option<&Arc<Session>>,
+        cancel: CancellationToken,
+    ) -> Result<Value, ErrorObject> {
+        // Name (or URI), arguments, and the 2026-07-28 retry fields, whatever the method.
+        let (name, arguments, input_responses, request_state) = match method {
+            "tools/call" => {
+                let p: CallToolParams = parse_required(raw)?;
+                (
+                    p.name,
+                    p.arguments.unwrap_or_default(),
+                    p.input_responses,
+                    p.request_state,
+                )
+            }
+            "prompts/get" => {
+                let p: GetPromptParams = parse_required(raw)?;
+                (
+                    p.name,
+                    p.arguments.unwrap_or_default(),
+                    p.input_responses,
+                    p.request_state,
+                )
+            }
+            _ => {
+                let p: ReadResourceParams = parse_required(raw)?;
+                (p.uri, JsonObject::new(), p.input_responses, p.request_state)
+            }
+        };
+        let digest = seal::digest(&arguments);
+        let mut answers = JsonObject::new();
+        if modern.is_some() {
+            if let Some(state) = &request_state {
+                let invalid = || {
+                    err(ErrorCode::INVALID_PARAMS, "Invalid or expired requestState")
+                        .with_data(json!({"reason": "invalid_request_state"}))
+                };
+                let st: RequestState = self.shared.key.open(state).ok_or_else(invalid)?;
+                if st.m != method || st.n != name || st.a != digest || st.exp < seal::now_secs() {
+                    return Err(invalid());
+                }
+                answers = st.ans;
+            }
+            if let Some(responses) = input_responses {
+                answers.extend(responses);
+            }
+        }
+        let context = self.context(id, params_value, sink, modern, session, answers, cancel);
+        let era = context.era();
+
+        // Find the handler and start it.
+        let outcome: Round<Result<Value, ErrorObject>> = match method {
+            "tools/call" => {
+                let Some(def) = registry.tool(&name) else {
+                    return Err(err(
+                        ErrorCode::INVALID_PARAMS,
+                        format!(
+                            "unknown tool: {name:?}; call tools/list to see the available tools"
+                        ),
+                    ));
+                };
+                let parts = RequestParts {
+                    arguments,
+                    uri: None,
+                    context: context.clone(),
+                };
+                let fut = AssertUnwindSafe((def.handler)(parts, ())).catch_unwind();
+                let fut = async {
+                    match def.timeout {
+                        Some(t) => tokio::time::timeout(t, fut).await.ok(),
+                        None => Some(fut.await),
+                    }
+                };
+                match run_round(fut, &context).await {
+                    Round::Done(r) => {
+                        let result = match r {
+                            Some(Ok(Ok(result))) => result,
+                            Some(Ok(Err(rejection))) => CallToolResult::error(format!(
+                                "{rejection}. Check the arguments against the tool's inputSchema and call it again."
+                            )),
+                            Some(Err(_)) => {
+                                tracing::error!(tool = %name, "tool handler panicked");
+                                CallToolResult::error(format!(
+                                    "internal error: the tool {name:?} failed unexpectedly (it panicked); the server keeps running, and retrying may help"
+                                ))
+                            }
+                            None => CallToolResult::error(format!(
+                                "the tool {name:?} timed out after {:?} and was cancelled",
+                                def.timeout.unwrap_or_default()
+                            )),
+                        };
+                        Round::Done(to_value(result_for_era(result, era)))
+                    }
+                    Round::Interrupted(i) => Round::Interrupted(i),
+                }
+            }
+            "prompts/get" => {
+                let Some(def) = registry.prompts.iter().find(|p| p.prompt.name == name) else {
+                    return Err(err(ErrorCode::INVALID_PARAMS, format!("unknown prompt: {name:?}; call prompts/list to see the available prompts")));
+                };
+                if let Some(args) = &def.prompt.arguments {
+                    let missing: Vec<&str> = args
+                        .iter()
+                        .filter(|a| a.required == Some(true) && !arguments.contains_key(&a.name))
+                        .map(|a| a.name.as_str())
+                        .collect();
+                    if !missing.is_empty() {
+                        return Err(err(
+                            ErrorCode::INVALID_PARAMS,
+                            format!("missing required argument(s): {}", missing.join(", ")),
+                        ));
+                    }
+                }
+                let parts = RequestParts {
+                    arguments,
+                    uri: None,
+                    context: context.clone(),
+                };
+                let fut = AssertUnwindSafe((def.handler)(parts, ())).catch_unwind();
+                match run_round(fut, &context).await {
+                    Round::Done(Ok(Ok(r))) => Round::Done(r.and_then(to_value)),
+                    Round::Done(Ok(Err(rejection))) => Round::Done(Err(rejection.error_object())),
+                    Round::Done(Err(_)) => Round::Done(Err(err(
+                        ErrorCode::INTERNAL_ERROR,
+                        "the prompt handler panicked",
+                    ))),
+                    Round::Interrupted(i) => Round::Interrupted(i),
+                }
+            }
+            _ => {
+                let (handler, arguments) =
+                    if let Some(def) = registry.resources.iter().find(|r| r.resource.uri == name) {
+                        (def.handler.clone(), JsonObject::new())
+                    } else if let Some((def, vars)) = registry
+                        .templates
+                        .iter()
+                        .find_map(|t| t.matcher.matches(&name).map(|v| (t, v)))
+                    {
+                        (def.handler.clone(), vars)
+                    } else {
+                        let code = if era.is_modern() {
+                            ErrorCode::INVALID_PARAMS
+                        } else {
+                            ErrorCode::RESOURCE_NOT_FOUND
+                        };
+                        return Err(err(code, format!("resource not found: {name}"))
+                            .with_data(json!({"uri": name})));
+                    };
+                let parts = RequestParts {
+                    arguments,
+                    uri: Some(name.clone()),
+                    context: context.clone(),
+                };
+                let fut = AssertUnwindSafe(handler(parts, ())).catch_unwind();
+                match run_round(fut, &context).await {
+                    Round::Done(Ok(Ok(read))) => Round::Done(read(&name).and_then(|r| {
+                        if r.contents.is_empty() {
+                            Err(err(
+                                ErrorCode::INTERNAL_ERROR,
+                                format!("the resource handler for {name} returned no contents"),
+                            ))
+                        } else {
+                            to_value(r)
+                        }
+                    })),
+                    Round::Done(Ok(Err(rejection))) => Round::Done(Err(rejection.error_object())),
+                    Round::Done(Err(_)) => Round::Done(Err(err(
+                        ErrorCode::INTERNAL_ERROR,
+                        "the resource handler panicked",
+                    ))),
+                    Round::Interrupted(i) => Round::Interrupted(i),
+                }
+            }
+        };
+        match outcome {
+            Round::Done(r) => r,
+            Round::Interrupted(i) => {
+                if let Some(m) = i.malformed {
+                    return Err(err(ErrorCode::INVALID_PARAMS, m));
+                }
+                if let Some(required) = i.missing_capability {
+                    return Err(err(
+                        ErrorCode::MISSING_CAPABILITY,
+                        format!(
+                            "this request needs a client capability it did not declare: {required}"
+                        ),
+                    )
+                    .with_data(json!({"requiredCapabilities": required})));
+                }
+                let state = RequestState {
+                    m: method.to_owned(),
+                    n: name,
+                    a: digest,
+                    exp: seal::now_secs() + self.shared.config.request_state_ttl.as_secs(),
+                    ans: context.answers().cloned().unwrap_or_default(),
+                };
+                Ok(json!({
+                    "resultType": "input_required",
+                    "inputRequests": i.inputs,
+                    "requestState": self.shared.key.seal(&state),
+                }))
+            }
+        }
+    }
+
+    /// `subscriptions/listen` (2026-07-28): acknowledge, then forward matching changes until
+    /// the client cancels (no answer) or the connection closes (a final `complete`).
+    async fn listen(
+        &self,
+        id: &RequestId,
+        raw: Option<&RawValue>,
+        sink: &Sink,
+        cancel: CancellationToken,
+    ) -> Option<Result<Value, ErrorObject>> {
+        let params: ListenParams = match parse_required(raw) {
+            Ok(p) => p,
+            Err(e) => return Some(Err(e)),
+        };
+        let caps = self.shared.capabilities();
+        let wanted = params.notifications;
+        let honored = SubscriptionFilter {
+            tools_list_changed: wanted.tools_list_changed && caps.tools.is_some(),
+            prompts_list_changed: wanted.prompts_list_changed && caps.prompts.is_some(),
+            resources_list_changed: wanted.resources_list_changed && caps.resources.is_some(),
+            resource_subscriptions: wanted
+                .resource_subscriptions
+                .filter(|_| caps.resources.is_some())
+                .map(|mut v| {
+                    v.truncate(1000);
+                    v
+                }),
+        };
+        let sub_meta = json!({ meta::SUBSCRIPTION_ID: id });
+        let mut rx = self.shared.changes.subscribe();
+        let ack = json!({"jsonrpc":"2.0","method":"notifications/subscriptions/acknowledged",
+            "params":{"_meta": sub_meta, "notifications": honored}});
+        if sink
+            .send(Outgoing {
+                kind: OutgoingKind::Notification,
+                json: ack.to_string(),
+            })
+            .await
+            .is_err()
+        {
+            return None;
+        }
+        loop {
+            let change = tokio::select! {
+                _ = cancel.cancelled() => {
+                    let end = json!({"resultType": "complete", "_meta": sub_meta});
+                    return Some(Ok(end));
+                }
+                c = rx.recv() => c,
+            };
+            let change = match change {
+                Ok(c) => c,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(_) => return Some(Ok(json!({"resultType": "complete", "_meta": sub_meta}))),
+            };
+            let params = match &change {
+                ListChanged::Tools if honored.tools_list_changed => json!({"_meta": sub_meta}),
+                ListChanged::Prompts if honored.prompts_list_changed => json!({"_meta": sub_meta}),
+                ListChanged::Resources if honored.resources_list_changed => {
+                    json!({"_meta": sub_meta})
+                }
+                ListChanged::ResourceUpdated(uri)
+                    if honored
+                        .resource_subscriptions
+                        .as_ref()
+                        .is_some_and(|s| s.contains(uri)) =>
+                {
+                    json!({"_meta": sub_meta, "uri": uri})
+                }
+                _ => continue,
+            };
+            let note =
+                json!({"jsonrpc":"2.0","method": change.notification_method(), "params": params});
+            if sink
+                .send(Outgoing {
+                    kind: OutgoingKind::Notification,
+                    json: note.to_string(),
+                })
+                .await
+                .is_err()
+            {
+                return None;
+            }
+        }
+    }
+}
+
+/// A tool as a client of `era` may see it: fields newer than its version are left out.
+fn tool_for_era(tool: &Tool, era: Era) -> std::borrow::Cow<'_, Tool> {
+    if era.at_least(ProtocolVersion::V2025_11_25) {
+        return std::borrow::Cow::Borrowed(tool);
+    }
+    let mut t = tool.clone();
+    t.icons = None;
+    t.execution = None;
+    if !era.at_least(ProtocolVersion::V2025_06_18) {
+        t.output_schema = None;
+        t.title = None;
+    }
+    if !era.at_least(ProtocolVersion::V2025_03_26) {
+        t.annotations = None;
+    }
+    std::borrow::Cow::Owned(t)
+}
+
+/// Structured output starts at 2025-06-18.
+fn result_for_era(mut result: CallToolResult, era: Era) -> CallToolResult {
+    if !era.at_least(ProtocolVersion::V2025_06_18) {
+        result.structured_content = None;
+    }
+    result
+}
+
+impl ResponsePayload {
+    /// Whether this is an error.
+    pub fn is_error(&self) -> bool {
+        matches!(self, ResponsePayload::Error(_))
+    }
+}

@@ -1,0 +1,362 @@
+//! The transport-agnostic server runtime.
+//!
+//! A [`Server`] is built from a [`Router`]. Transports open a [`Connection`] per stdio process
+//! or HTTP session and feed it parsed messages; everything protocol-level — era
+//! classification, the validation ladder, the handshake, dispatch, cancellation, sealing of
+//! `requestState` — happens here, so it can be tested in process without sockets.
+//!
+//! ```
+//! use mcp_core::{Router, Server};
+//! async fn ping() -> &'static str { "pong" }
+//! let server = Server::new(Router::new().tool_fn("ping_tool", ping));
+//! assert_eq!(server.handle().tool_names(), ["ping_tool"]);
+//! ```
+
+mod dispatch;
+pub(crate) mod seal;
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use tokio::sync::broadcast;
+
+pub use dispatch::Connection;
+
+use crate::protocol::{
+    Implementation, JsonObject, ListChangedCapability, ResourcesCapability, ServerCapabilities,
+};
+use crate::router::{CompletionDef, PromptDef, ResourceDef, Router, TemplateDef, ToolDef};
+use seal::SealKey;
+
+/// Something in the server's catalogue changed.
+///
+/// ```
+/// use mcp_core::server::ListChanged;
+/// assert_eq!(ListChanged::Tools.notification_method(), "notifications/tools/list_changed");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ListChanged {
+    /// The tool list.
+    Tools,
+    /// The prompt list.
+    Prompts,
+    /// The resource list.
+    Resources,
+    /// One resource's contents.
+    ResourceUpdated(String),
+}
+
+impl ListChanged {
+    /// The notification method announcing the change.
+    pub fn notification_method(&self) -> &'static str {
+        match self {
+            ListChanged::Tools => "notifications/tools/list_changed",
+            ListChanged::Prompts => "notifications/prompts/list_changed",
+            ListChanged::Resources => "notifications/resources/list_changed",
+            ListChanged::ResourceUpdated(_) => "notifications/resources/updated",
+        }
+    }
+}
+
+/// Tunables of the runtime. Every bound has a default.
+///
+/// ```
+/// use mcp_core::server::ServerConfig;
+/// let c = ServerConfig::default();
+/// assert_eq!(c.page_size, 100);
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ServerConfig {
+    /// Items per page of every list method.
+    pub page_size: usize,
+    /// How long to wait for the client to answer a server→client request.
+    pub client_request_timeout: Duration,
+    /// How long a 2026-07-28 `requestState` stays valid.
+    pub request_state_ttl: Duration,
+    /// Capacity of the change-notification channel.
+    pub change_buffer: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            page_size: 100,
+            client_request_timeout: Duration::from_secs(120),
+            request_state_ttl: Duration::from_secs(15 * 60),
+            change_buffer: 64,
+        }
+    }
+}
+
+/// The registered handlers; replaced whole (copy on write) when something is added or removed.
+#[derive(Default, Clone)]
+pub(crate) struct Registry {
+    pub(crate) tools: Vec<Arc<ToolDef>>,
+    pub(crate) tool_index: HashMap<String, usize>,
+    pub(crate) prompts: Vec<Arc<PromptDef>>,
+    pub(crate) resources: Vec<Arc<ResourceDef>>,
+    pub(crate) templates: Vec<Arc<TemplateDef>>,
+    pub(crate) completions: Vec<Arc<CompletionDef>>,
+}
+
+impl Registry {
+    fn reindex(&mut self) {
+        self.tool_index = self
+            .tools
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.tool.name.clone(), i))
+            .collect();
+    }
+
+    pub(crate) fn tool(&self, name: &str) -> Option<&Arc<ToolDef>> {
+        self.tool_index.get(name).map(|&i| &self.tools[i])
+    }
+}
+
+pub(crate) struct Shared {
+    pub(crate) registry: RwLock<Arc<Registry>>,
+    pub(crate) info: Implementation,
+    pub(crate) instructions: Option<String>,
+    pub(crate) logging: bool,
+    pub(crate) key: SealKey,
+    pub(crate) config: ServerConfig,
+    pub(crate) changes: broadcast::Sender<ListChanged>,
+}
+
+impl Shared {
+    pub(crate) fn registry(&self) -> Arc<Registry> {
+        match self.registry.read() {
+            Ok(r) => r.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    pub(crate) fn capabilities(&self) -> ServerCapabilities {
+        let reg = self.registry();
+        let listed = Some(ListChangedCapability {
+            list_changed: Some(true),
+        });
+        ServerCapabilities {
+            tools: (!reg.tools.is_empty()).then(|| listed.clone()).flatten(),
+            prompts: (!reg.prompts.is_empty()).then(|| listed.clone()).flatten(),
+            resources: (!reg.resources.is_empty() || !reg.templates.is_empty()).then_some(
+                ResourcesCapability {
+                    subscribe: Some(true),
+                    list_changed: Some(true),
+                },
+            ),
+            completions: (!reg.completions.is_empty()).then(JsonObject::new),
+            logging: self.logging.then(JsonObject::new),
+            ..Default::default()
+        }
+    }
+
+    fn update(&self, change: ListChanged, edit: impl FnOnce(&mut Registry)) {
+        {
+            let mut guard = match self.registry.write() {
+                Ok(g) => g,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            let mut next = Registry::clone(&guard);
+            edit(&mut next);
+            next.reindex();
+            *guard = Arc::new(next);
+        }
+        let _ = self.changes.send(change);
+    }
+}
+
+/// A server, ready for transports to connect to. Cheap to clone.
+#[derive(Clone)]
+pub struct Server {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("info", &self.shared.info)
+            .finish_non_exhaustive()
+    }
+}
+
+impl From<Router> for Server {
+    fn from(router: Router) -> Self {
+        Server::new(router)
+    }
+}
+
+fn default_info() -> Implementation {
+    let name = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "mcp-server".to_owned());
+    let version = std::env::var("CARGO_PKG_VERSION").unwrap_or_else(|_| "0.0.0".to_owned());
+    Implementation::new(name, version)
+}
+
+impl Server {
+    /// A server with the default [`ServerConfig`].
+    pub fn new(router: Router) -> Self {
+        Self::with_config(router, ServerConfig::default())
+    }
+
+    /// A server with explicit tunables.
+    pub fn with_config(router: Router, config: ServerConfig) -> Self {
+        let mut registry = Registry {
+            tools: router.tools.into_iter().map(Arc::new).collect(),
+            prompts: router.prompts.into_iter().map(Arc::new).collect(),
+            resources: router.resources.into_iter().map(Arc::new).collect(),
+            templates: router.templates.into_iter().map(Arc::new).collect(),
+            completions: router.completions.into_iter().map(Arc::new).collect(),
+            ..Default::default()
+        };
+        registry.reindex();
+        let (changes, _) = broadcast::channel(config.change_buffer.max(1));
+        Server {
+            shared: Arc::new(Shared {
+                registry: RwLock::new(Arc::new(registry)),
+                info: router.info.unwrap_or_else(default_info),
+                instructions: router.instructions,
+                logging: router.logging,
+                key: SealKey::random(),
+                config,
+                changes,
+            }),
+        }
+    }
+
+    /// Uses a fixed secret for sealing `requestState` and cursors, so that several instances
+    /// behind a load balancer accept each other's. Keep it secret; 32 random bytes or more.
+    pub fn with_state_key(self, secret: &[u8]) -> Self {
+        let shared = match Arc::try_unwrap(self.shared) {
+            Ok(mut s) => {
+                s.key = SealKey::from_bytes(secret);
+                s
+            }
+            Err(shared) => {
+                tracing::warn!("with_state_key called after the server was shared; key unchanged");
+                return Server { shared };
+            }
+        };
+        Server {
+            shared: Arc::new(shared),
+        }
+    }
+
+    /// A handle for changing the catalogue while serving.
+    pub fn handle(&self) -> ServerHandle {
+        ServerHandle {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// The server's name and version as reported to clients.
+    pub fn info(&self) -> &Implementation {
+        &self.shared.info
+    }
+
+    /// The capabilities derived from what is registered.
+    pub fn capabilities(&self) -> ServerCapabilities {
+        self.shared.capabilities()
+    }
+}
+
+/// Adds and removes tools, prompts and resources on a running server; clients are notified
+/// (`list_changed`). Obtain one from [`Server::handle`] or [`Context::server`](crate::Context::server).
+#[derive(Clone)]
+pub struct ServerHandle {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for ServerHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerHandle").finish_non_exhaustive()
+    }
+}
+
+impl ServerHandle {
+    /// Adds (or replaces) a tool.
+    pub fn add_tool(&self, tool: ToolDef) {
+        self.shared.update(ListChanged::Tools, |r| {
+            r.tools.retain(|t| t.tool.name != tool.tool.name);
+            r.tools.push(Arc::new(tool));
+        });
+    }
+
+    /// Removes a tool; returns whether it existed.
+    pub fn remove_tool(&self, name: &str) -> bool {
+        let existed = self.shared.registry().tool(name).is_some();
+        if existed {
+            self.shared.update(ListChanged::Tools, |r| {
+                r.tools.retain(|t| t.tool.name != name)
+            });
+        }
+        existed
+    }
+
+    /// Adds (or replaces) a prompt.
+    pub fn add_prompt(&self, prompt: PromptDef) {
+        self.shared.update(ListChanged::Prompts, |r| {
+            r.prompts.retain(|p| p.prompt.name != prompt.prompt.name);
+            r.prompts.push(Arc::new(prompt));
+        });
+    }
+
+    /// Removes a prompt; returns whether it existed.
+    pub fn remove_prompt(&self, name: &str) -> bool {
+        let existed = self
+            .shared
+            .registry()
+            .prompts
+            .iter()
+            .any(|p| p.prompt.name == name);
+        if existed {
+            self.shared.update(ListChanged::Prompts, |r| {
+                r.prompts.retain(|p| p.prompt.name != name)
+            });
+        }
+        existed
+    }
+
+    /// Adds (or replaces) a static resource.
+    pub fn add_resource(&self, resource: ResourceDef) {
+        self.shared.update(ListChanged::Resources, |r| {
+            r.resources
+                .retain(|x| x.resource.uri != resource.resource.uri);
+            r.resources.push(Arc::new(resource));
+        });
+    }
+
+    /// Tells subscribers that a resource's contents changed.
+    pub fn notify_resource_updated(&self, uri: impl Into<String>) {
+        let _ = self
+            .shared
+            .changes
+            .send(ListChanged::ResourceUpdated(uri.into()));
+    }
+
+    /// Announces a change without editing anything (for catalogues computed elsewhere).
+    pub fn notify_changed(&self, change: ListChanged) {
+        let _ = self.shared.changes.send(change);
+    }
+
+    /// The names of the tools now registered.
+    pub fn tool_names(&self) -> Vec<String> {
+        self.shared
+            .registry()
+            .tools
+            .iter()
+            .map(|t| t.tool.name.clone())
+            .collect()
+    }
+
+    /// Subscribes to catalogue changes.
+    pub fn subscribe(&self) -> broadcast::Receiver<ListChanged> {
+        self.shared.changes.subscribe()
+    }
+}

@@ -1,0 +1,26 @@
+//! Transports for `mcp-core` servers.
+//!
+//! A transport only moves bytes: it frames and unframes JSON-RPC messages, enforces byte
+//! limits, and hands each message to a [`mcp_core::Connection`]. Everything protocol-level
+//! happens in `mcp-core`.
+//!
+//! ```no_run
+//! use mcp_core::{Args, Router, ToolDef};
+//!
+//! #[derive(serde::Deserialize, schemars::JsonSchema)]
+//! struct Echo { text: String }
+//! async fn echo(Args(e): Args<Echo>) -> String { e.text }
+//!
+//! #[tokio::main]
+//! async fn main() -> std::io::Result<()> {
+//!     let router: Router = Router::new().tool(ToolDef::new("echo", echo).description("Echoes"));
+//!     mcp_transport::stdio::serve(router).await
+//! }
+//! ```
+//!
+//! | feature | default | what it adds |
+//! |---------|---------|--------------|
+//! | `stdio` | yes     | newline-delimited JSON-RPC over stdin/stdout or any `AsyncRead + AsyncWrite` |
+
+#[cfg(feature = "stdio")]
+pub mod stdio;
