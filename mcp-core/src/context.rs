@@ -26,7 +26,7 @@
 //!     ctx.progress(1.0, Some(1.0), Some("done")).await;
 //!     Ok("deleted".into())
 //! }
-//! # let _ = mcp_core::Router::new().tool_fn("delete_all", delete_all);
+//! # let _: mcp_core::Router = mcp_core::Router::new().tool_fn("delete_all", delete_all);
 //! ```
 
 use std::collections::HashMap;

@@ -128,7 +128,7 @@ impl Envelope {
             .to_owned();
         let client_capabilities = caps
             .filter(|c| c.is_object())
-            .map(|c| ClientCapabilities::deserialize_lenient(c))
+            .map(ClientCapabilities::deserialize_lenient)
             .ok_or_else(|| invalid(format!("'{}' must be an object", meta::CLIENT_CAPABILITIES)))?
             .map_err(|e| invalid(format!("'{}' is malformed: {e}", meta::CLIENT_CAPABILITIES)))?;
         let client_info = meta

@@ -8,7 +8,7 @@
 //!     text: String }
 //! async fn echo(Args(e): Args<Echo>) -> String { e.text }
 //!
-//! let router = Router::new()
+//! let router: Router = Router::new()
 //!     .tool(ToolDef::new("echo", echo).description("Sends the text back").read_only(true));
 //! assert_eq!(router.tool_names().collect::<Vec<_>>(), ["echo"]);
 //! ```
@@ -424,7 +424,7 @@ impl<S> TemplateDef<S> {
 /// async fn languages(c: Completing) -> Vec<String> {
 ///     ["rust", "ruby", "python"].iter().filter(|l| l.starts_with(&c.value)).map(|s| s.to_string()).collect()
 /// }
-/// # let _ = mcp_core::Router::new().completion(mcp_core::CompletionDef::prompt("p", "lang", languages));
+/// # let _: mcp_core::Router = mcp_core::Router::new().completion(mcp_core::CompletionDef::prompt("p", "lang", languages));
 /// ```
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 pub struct Completing {

@@ -8,6 +8,7 @@ use crate::protocol::JsonObject;
 ///
 /// ```
 /// #[derive(schemars::JsonSchema)]
+/// #[allow(dead_code)]
 /// struct Point { x: i32, y: i32 }
 /// let s = mcp_core::schema::schema_for::<Point>();
 /// assert_eq!(s["type"], "object");

@@ -48,10 +48,15 @@ impl Default for StdioConfig {
     }
 }
 
-/// Serves on this process's stdin and stdout until stdin closes.
-pub async fn serve(server: impl Into<Server>) -> io::Result<()> {
+/// Serves a router on this process's stdin and stdout until stdin closes.
+pub async fn serve(router: mcp_core::Router) -> io::Result<()> {
+    serve_server(Server::new(router)).await
+}
+
+/// Serves a configured [`Server`] on stdin and stdout until stdin closes.
+pub async fn serve_server(server: Server) -> io::Result<()> {
     serve_with(
-        server.into(),
+        server,
         tokio::io::stdin(),
         tokio::io::stdout(),
         StdioConfig::default(),

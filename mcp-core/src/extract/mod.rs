@@ -24,7 +24,7 @@
 //!     format!("no hits for {}", s.query)
 //! }
 //!
-//! let router = Router::new().tool_fn("search", search).with_state(Db);
+//! let router: Router = Router::new().tool_fn("search", search).with_state(Db);
 //! # let _ = router;
 //! ```
 
@@ -97,6 +97,8 @@ impl Rejection {
 ///         Ok(ClientName(parts.context.client_info().map(|i| i.name.clone())))
 ///     }
 /// }
+/// async fn hello(ClientName(name): ClientName) -> String { format!("hello {name:?}") }
+/// let _: mcp_core::Router = mcp_core::Router::new().tool_fn("hello", hello);
 /// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a handler argument",
@@ -124,7 +126,7 @@ pub trait FromRequest<S>: Sized {
 /// #[derive(Deserialize, schemars::JsonSchema)]
 /// struct Add { a: i64, b: i64 }
 /// async fn add(Args(Add { a, b }): Args<Add>) -> String { (a + b).to_string() }
-/// # let _ = mcp_core::Router::new().tool_fn("add", add);
+/// # let _: mcp_core::Router = mcp_core::Router::new().tool_fn("add", add);
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct Args<T>(pub T);
@@ -164,7 +166,7 @@ pub(crate) fn deserialize_arguments<T: DeserializeOwned>(value: Value) -> Result
 /// #[derive(Clone, Default)]
 /// struct AppState { greeting: Arc<str> }
 /// async fn greet(State(s): State<AppState>) -> String { s.greeting.to_string() }
-/// let r = mcp_core::Router::new()
+/// let r: mcp_core::Router = mcp_core::Router::new()
 ///     .tool_fn("greet", greet)
 ///     .with_state(AppState { greeting: "hi".into() });
 /// # let _ = r;
@@ -179,6 +181,7 @@ pub struct State<T>(pub T);
 /// #[derive(Clone)] struct Pool;
 /// #[derive(Clone)] struct App { pool: Pool }
 /// impl FromRef<App> for Pool { fn from_ref(app: &App) -> Pool { app.pool.clone() } }
+/// let _pool = Pool::from_ref(&App { pool: Pool });
 /// ```
 pub trait FromRef<T> {
     /// Clones the part out.
@@ -208,7 +211,7 @@ impl<S> FromRequest<S> for Context {
 /// ```
 /// use mcp_core::extract::Uri;
 /// async fn read(Uri(uri): Uri) -> String { format!("you asked for {uri}") }
-/// # let _ = mcp_core::Router::new().resource(mcp_core::ResourceDef::new("test://a", "a", read));
+/// # let _: mcp_core::Router = mcp_core::Router::new().resource(mcp_core::ResourceDef::new("test://a", "a", read));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Uri(pub String);

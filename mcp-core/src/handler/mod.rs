@@ -10,7 +10,7 @@
 //! #[derive(serde::Deserialize, schemars::JsonSchema)]
 //! struct Echo { text: String }
 //! async fn echo(_ctx: Context, Args(e): Args<Echo>) -> String { e.text }
-//! let router = Router::new().tool_fn("echo", echo);
+//! let router: Router = Router::new().tool_fn("echo", echo);
 //! # let _ = router;
 //! ```
 

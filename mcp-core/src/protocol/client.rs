@@ -88,7 +88,7 @@ impl SamplingMessage {
     pub fn user(text: impl Into<String>) -> Self {
         Self {
             role: Role::User,
-            content: SamplingContent::One(ContentBlock::text(text)),
+            content: SamplingContent::One(Box::new(ContentBlock::text(text))),
             meta: None,
         }
     }
@@ -97,7 +97,7 @@ impl SamplingMessage {
 /// Sampling content: a single block or a list.
 ///
 /// ```
-/// # use mcp_core::protocol::{ContentBlock, SamplingContent};
+/// # use mcp_core::protocol::SamplingContent;
 /// let many: SamplingContent = serde_json::from_str(r#"[{"type":"text","text":"a"}]"#).unwrap();
 /// assert_eq!(many.blocks().count(), 1);
 /// ```
@@ -105,7 +105,7 @@ impl SamplingMessage {
 #[serde(untagged)]
 pub enum SamplingContent {
     /// One block.
-    One(ContentBlock),
+    One(Box<ContentBlock>),
     /// Several blocks.
     Many(Vec<ContentBlock>),
 }
@@ -114,7 +114,7 @@ impl SamplingContent {
     /// Every block.
     pub fn blocks(&self) -> impl Iterator<Item = &ContentBlock> {
         match self {
-            SamplingContent::One(b) => std::slice::from_ref(b).iter(),
+            SamplingContent::One(b) => std::slice::from_ref(&**b).iter(),
             SamplingContent::Many(v) => v.iter(),
         }
     }

@@ -283,7 +283,7 @@ pub struct ResourceLink {
 /// `{"type":"resource"}` content: a resource's contents inline.
 ///
 /// ```
-/// # use mcp_core::protocol::{EmbeddedResource, ResourceContents};
+/// # use mcp_core::protocol::EmbeddedResource;
 /// let e: EmbeddedResource =
 ///     serde_json::from_str(r#"{"resource":{"uri":"test://a","text":"x"}}"#).unwrap();
 /// assert_eq!(e.resource.uri(), "test://a");

@@ -122,3 +122,42 @@ pub struct DiscoverResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instructions: Option<String>,
 }
+
+/// Parameters of a request that carries nothing but metadata: `ping`, `server/discover`,
+/// `roots/list`.
+///
+/// In the handshake era `params` is usually absent altogether (or `{}`); in 2026-07-28 every
+/// request carries the `_meta` envelope (`io.modelcontextprotocol/protocolVersion`,
+/// `…/clientCapabilities`, …), which is all `server/discover` has.
+///
+/// ```
+/// use mcp_core::protocol::{meta, RequestParams};
+/// let p: RequestParams = serde_json::from_str(
+///     r#"{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}"#,
+/// ).unwrap();
+/// assert_eq!(p.meta.as_ref().unwrap()[meta::PROTOCOL_VERSION], "2026-07-28");
+/// assert_eq!(serde_json::to_string(&RequestParams::default()).unwrap(), "{}");
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RequestParams {
+    /// Request metadata: the 2026-07-28 envelope, `progressToken`, ….
+    #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<JsonObject>,
+}
+
+/// A result with no content of its own: the answer to `ping`, `logging/setLevel`,
+/// `resources/subscribe` and `resources/unsubscribe`, and the closing result of a
+/// `subscriptions/listen` stream (whose `_meta` names the subscription).
+///
+/// ```
+/// use mcp_core::protocol::EmptyResult;
+/// let r: EmptyResult = serde_json::from_str("{}").unwrap();
+/// assert!(r.meta.is_none());
+/// assert_eq!(serde_json::to_string(&r).unwrap(), "{}");
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EmptyResult {
+    /// Result metadata.
+    #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<JsonObject>,
+}

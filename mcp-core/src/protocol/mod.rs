@@ -7,7 +7,7 @@
 //! tolerated on input (clients add extensions), and `_meta` is kept wherever the schema has it.
 //!
 //! ```
-//! use mcp_core::protocol::{CallToolResult, ContentBlock};
+//! use mcp_core::protocol::CallToolResult;
 //! let result = CallToolResult::text("hello");
 //! assert_eq!(serde_json::to_value(&result).unwrap(),
 //!            serde_json::json!({"content":[{"type":"text","text":"hello"}]}));

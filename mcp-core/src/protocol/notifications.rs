@@ -189,3 +189,37 @@ pub struct ListenParams {
     #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
     pub meta: Option<JsonObject>,
 }
+
+/// Parameters of a notification that carries nothing but metadata: `notifications/initialized`
+/// and the `notifications/{tools,prompts,resources,roots}/list_changed` family.
+///
+/// On a 2026-07-28 `subscriptions/listen` stream the `_meta` names the subscription the
+/// notification belongs to ([`meta::SUBSCRIPTION_ID`](super::meta::SUBSCRIPTION_ID)).
+///
+/// ```
+/// use mcp_core::protocol::{meta, NotificationParams};
+/// let p: NotificationParams = serde_json::from_str(
+///     r#"{"_meta":{"io.modelcontextprotocol/subscriptionId":"listen-1"}}"#,
+/// ).unwrap();
+/// assert_eq!(p.meta.unwrap()[meta::SUBSCRIPTION_ID], "listen-1");
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NotificationParams {
+    /// Notification metadata.
+    #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<JsonObject>,
+}
+
+/// `notifications/subscriptions/acknowledged` parameters (2026-07-28): the subset of the
+/// requested notifications the server agreed to deliver, with the subscription id in `_meta`.
+///
+/// It has the same members as [`ListenParams`]: `notifications` and `_meta`.
+///
+/// ```
+/// use mcp_core::protocol::SubscriptionsAcknowledgedParams;
+/// let p: SubscriptionsAcknowledgedParams = serde_json::from_str(
+///     r#"{"_meta":{"io.modelcontextprotocol/subscriptionId":"listen-1"},"notifications":{"toolsListChanged":true}}"#,
+/// ).unwrap();
+/// assert!(p.notifications.tools_list_changed);
+/// ```
+pub type SubscriptionsAcknowledgedParams = ListenParams;

@@ -6,7 +6,7 @@
 //! on. Prompts, resources and completions have their own conversion traits.
 //!
 //! ```
-//! use mcp_core::response::{IntoToolResult, Json, ToolError};
+//! use mcp_core::response::{Json, ToolError};
 //! #[derive(serde::Serialize, schemars::JsonSchema)]
 //! struct Sum { sum: i64 }
 //! async fn add(a: i64, b: i64) -> Result<Json<Sum>, ToolError> {

@@ -320,7 +320,7 @@ impl Connection {
         let claimed = claims_modern(params_value.as_ref());
         let method = req.method.as_str();
         enum Route {
-            Modern(Envelope),
+            Modern(Box<Envelope>),
             Handshake(Arc<Session>),
             Answer(Result<Value, ErrorObject>),
         }
@@ -334,6 +334,7 @@ impl Connection {
                     ))),
                     _ => match self.ladder(method, params_value.as_ref()) {
                         Ok(env) => {
+                            let env = Box::new(env);
                             let pin = matches!(*mode, Mode::Undecided) && method != "server/discover";
                             if pin {
                                 *mode = Mode::Modern;
@@ -375,7 +376,7 @@ impl Connection {
                         Route::Answer(Err(e))
                     }
                     (Mode::Modern, _) => match self.ladder(method, params_value.as_ref()) {
-                        Ok(env) => Route::Modern(env),
+                        Ok(env) => Route::Modern(Box::new(env)),
                         Err(e) => Route::Answer(Err(e)),
                     },
                 }
@@ -384,7 +385,7 @@ impl Connection {
         match route {
             Route::Answer(result) => self.reply_now(&sink, &req.id, result),
             Route::Modern(envelope) => {
-                self.spawn_request(req, sink, Some(ModernCall { envelope }), None)
+                self.spawn_request(req, sink, Some(ModernCall { envelope: *envelope }), None)
             }
             Route::Handshake(session) => self.spawn_request(req, sink, None, Some(session)),
         }
@@ -479,6 +480,7 @@ impl Connection {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn context(
         &self,
         id: &RequestId,
