@@ -61,10 +61,7 @@ pub fn init_tracing() {
         .try_init();
 }
 
-/// Serves Streamable HTTP. The HTTP transport is not part of this build yet.
-pub async fn serve_http(_router: mcp_core::Router, addr: SocketAddr) -> io::Result<()> {
-    Err(io::Error::new(
-        io::ErrorKind::Unsupported,
-        format!("--http {addr}: the Streamable HTTP transport is not available in this build yet; use --stdio"),
-    ))
+/// Serves Streamable HTTP at `http://ADDR/mcp` until ctrl-c or SIGTERM.
+pub async fn serve_http(router: mcp_core::Router, addr: SocketAddr) -> io::Result<()> {
+    mcp_transport::http::serve(router, addr).await
 }

@@ -367,7 +367,10 @@ fn load() -> BTreeMap<String, Vec<Line>> {
             } else {
                 parse_stdio_line(&file, number, raw)
             };
-            scenarios.entry(line.scenario.clone()).or_default().push(line);
+            scenarios
+                .entry(line.scenario.clone())
+                .or_default()
+                .push(line);
         }
     }
     for lines in scenarios.values_mut() {
@@ -453,11 +456,41 @@ fn result_type(method: &str) -> Option<RoundTrip> {
     })
 }
 
+/// Where two JSON values first differ, as a JSON pointer with both sides.
+fn first_difference(path: &str, expected: &Value, actual: &Value) -> Option<String> {
+    match (expected, actual) {
+        (Value::Object(e), Value::Object(a)) => {
+            for (key, ev) in e {
+                let here = format!("{path}/{key}");
+                match a.get(key) {
+                    None => return Some(format!("{here}: dropped (was {ev})")),
+                    Some(av) => {
+                        if let Some(d) = first_difference(&here, ev, av) {
+                            return Some(d);
+                        }
+                    }
+                }
+            }
+            a.iter()
+                .find(|(key, _)| !e.contains_key(*key))
+                .map(|(key, av)| format!("{path}/{key}: added ({av})"))
+        }
+        (Value::Array(e), Value::Array(a)) if e.len() == a.len() => e
+            .iter()
+            .zip(a)
+            .enumerate()
+            .find_map(|(i, (ev, av))| first_difference(&format!("{path}/{i}"), ev, av)),
+        _ if expected == actual => None,
+        _ => Some(format!("{path}: {expected} became {actual}")),
+    }
+}
+
 fn assert_same(origin: &Origin, what: &str, expected: &Value, actual: &Value) {
-    assert_eq!(
-        actual, expected,
-        "{origin}: {what} did not survive the typed round trip\n  original: {expected}\n  typed:    {actual}"
-    );
+    if let Some(difference) = first_difference("", expected, actual) {
+        panic!(
+            "{origin}: {what} did not survive the typed round trip at {difference}\n  original: {expected}\n  typed:    {actual}"
+        );
+    }
 }
 
 /// What one conversation has seen so far.
@@ -660,20 +693,17 @@ fn check_message(wire: &WireMessage, conv: &mut Conversation, tally: &mut Tally)
         }
         Message::Response(resp) => {
             // The request it answers came from the other side.
-            let method = resp
-                .id
-                .as_ref()
-                .map(|id| {
-                    conv.pending
-                        .remove(&(wire.dir.peer(), id.clone()))
-                        .unwrap_or_else(|| {
-                            panic!("{origin}: response to id {id}, which no earlier request used")
-                        })
-                });
+            let method = resp.id.as_ref().map(|id| {
+                conv.pending
+                    .remove(&(wire.dir.peer(), id.clone()))
+                    .unwrap_or_else(|| {
+                        panic!("{origin}: response to id {id}, which no earlier request used")
+                    })
+            });
             match &resp.payload {
                 ResponsePayload::Result(raw) => {
-                    let method = method
-                        .unwrap_or_else(|| panic!("{origin}: a result with a null id"));
+                    let method =
+                        method.unwrap_or_else(|| panic!("{origin}: a result with a null id"));
                     check_result(origin, &method, &raw_to_value(raw), conv, tally);
                     tally.results += 1;
                 }
@@ -713,7 +743,10 @@ fn every_line_round_trips_through_jsonrpc_and_protocol_types() {
     );
     // The transcripts exercise both eras, both directions and the multi round-trip.
     assert!(tally.results > 0 && tally.errors > 0 && tally.notifications > 0);
-    assert!(tally.input_required > 0, "no input_required result was checked");
+    assert!(
+        tally.input_required > 0,
+        "no input_required result was checked"
+    );
     assert!(tally.input_responses > 0, "no inputResponses were checked");
     for method in [
         "initialize",
@@ -742,7 +775,10 @@ fn every_message_text_parses() {
         for line in lines_of_scenario {
             for wire in &line.messages {
                 if let Err(e) = Message::parse(wire.text.as_bytes()) {
-                    panic!("{}: Message::parse failed: {e}\n  {}", wire.origin, wire.text);
+                    panic!(
+                        "{}: Message::parse failed: {e}\n  {}",
+                        wire.origin, wire.text
+                    );
                 }
                 messages += 1;
             }

@@ -24,3 +24,6 @@
 
 #[cfg(feature = "stdio")]
 pub mod stdio;
+
+#[cfg(feature = "http")]
+pub mod http;

@@ -22,6 +22,7 @@ use crate::context::{
 };
 use crate::era::{claims_modern, unsupported_version, Envelope, Era};
 use crate::extract::RequestParts;
+use crate::handler::BoxFuture;
 use crate::jsonrpc::{
     ErrorCode, ErrorObject, Message, Notification, Request, RequestId, ResponsePayload,
 };
@@ -164,7 +165,40 @@ impl Connection {
     /// Opens a connection. `unsolicited` receives list-change notifications (stdout on stdio,
     /// the GET stream over HTTP).
     pub fn new(server: &Server, unsolicited: Sink) -> Arc<Connection> {
-        let conn = Arc::new(Connection {
+        let conn = Arc::new(Self::bare(server, unsolicited));
+        conn.spawn_change_forwarder();
+        conn
+    }
+
+    /// A connection for stateless 2026-07-28 traffic: pinned to the modern era from the start,
+    /// shareable by any number of concurrent requests (drive them with
+    /// [`Connection::receive_inline`]).
+    pub fn new_modern(server: &Server) -> Arc<Connection> {
+        let (tx, _rx) = tokio::sync::mpsc::channel(1);
+        let conn = Self::bare(server, tx);
+        *lock(&conn.mode) = Mode::Modern;
+        Arc::new(conn)
+    }
+
+    /// A handshake-era connection that skips `initialize` (stateless HTTP), speaking `version`
+    /// with the given client capabilities.
+    pub fn new_handshake(
+        server: &Server,
+        version: ProtocolVersion,
+        capabilities: ClientCapabilities,
+        unsolicited: Sink,
+    ) -> Arc<Connection> {
+        let conn = Self::bare(server, unsolicited);
+        *lock(&conn.mode) = Mode::Handshake(Arc::new(Session {
+            version,
+            capabilities: Arc::new(capabilities),
+            client_info: None,
+        }));
+        Arc::new(conn)
+    }
+
+    fn bare(server: &Server, unsolicited: Sink) -> Connection {
+        Connection {
             shared: server.shared.clone(),
             mode: Mutex::new(Mode::Undecided),
             peer: Arc::new(Peer::default()),
@@ -175,9 +209,7 @@ impl Connection {
             subscriptions: Arc::new(Mutex::new(HashSet::new())),
             unsolicited,
             initialized: std::sync::atomic::AtomicBool::new(false),
-        });
-        conn.spawn_change_forwarder();
-        conn
+        }
     }
 
     /// Forwards catalogue changes to a handshake-era client.
@@ -233,6 +265,22 @@ impl Connection {
                         tracing::debug!(%id, "response to an unknown request id ignored");
                     }
                 }
+            }
+        }
+    }
+
+    /// Like [`Connection::receive`], but a request is not spawned: its future is returned for
+    /// the transport to drive, so dropping it cancels the request (2026-07-28 over HTTP, where
+    /// closing the response stream is the cancellation).
+    pub fn receive_inline(self: &Arc<Self>, message: Message, sink: Sink) -> Option<BoxFuture<()>> {
+        match message {
+            Message::Request(req) => {
+                let token = self.shutdown.child_token();
+                Some(self.request_future(req, sink, token))
+            }
+            other => {
+                self.receive(other, sink);
+                None
             }
         }
     }
@@ -299,20 +347,24 @@ impl Connection {
         }
     }
 
-    fn reply_now(&self, sink: &Sink, id: &RequestId, result: Result<Value, ErrorObject>) {
-        let json = response_json(Some(id), result);
-        let sink = sink.clone();
-        self.tracker.spawn(async move {
-            let _ = sink
-                .send(Outgoing {
-                    kind: OutgoingKind::Response,
-                    json,
-                })
-                .await;
-        });
+    fn receive_request(self: &Arc<Self>, req: Request, sink: Sink) {
+        let id = req.id.clone();
+        let token = self.shutdown.child_token();
+        let fut = self.request_future(req, sink, token.clone());
+        let handle = self.tracker.spawn(fut);
+        let mut inflight = lock(&self.inflight);
+        if !handle.is_finished() {
+            inflight.insert(id, (handle.abort_handle(), token));
+        }
     }
 
-    fn receive_request(self: &Arc<Self>, req: Request, sink: Sink) {
+    /// Routes a request and returns the future that serves it and sends its answer.
+    fn request_future(
+        self: &Arc<Self>,
+        req: Request,
+        sink: Sink,
+        token: CancellationToken,
+    ) -> BoxFuture<()> {
         let params_value: Option<Value> = req
             .params
             .as_deref()
@@ -382,17 +434,55 @@ impl Connection {
                 }
             }
         };
-        match route {
-            Route::Answer(result) => self.reply_now(&sink, &req.id, result),
-            Route::Modern(envelope) => {
-                self.spawn_request(req, sink, Some(ModernCall { envelope: *envelope }), None)
+        let (modern, session) = match route {
+            Route::Answer(result) => {
+                let json = response_json(Some(&req.id), result);
+                return Box::pin(async move {
+                    let _ = sink
+                        .send(Outgoing {
+                            kind: OutgoingKind::Response,
+                            json,
+                        })
+                        .await;
+                });
             }
-            Route::Handshake(session) => self.spawn_request(req, sink, None, Some(session)),
-        }
+            Route::Modern(envelope) => (
+                Some(ModernCall {
+                    envelope: *envelope,
+                }),
+                None,
+            ),
+            Route::Handshake(session) => (None, Some(session)),
+        };
+        let conn = self.clone();
+        Box::pin(async move {
+            let id = req.id.clone();
+            let answer = conn.serve(req, sink.clone(), modern, session, token).await;
+            lock(&conn.inflight).remove(&id);
+            if let Some(result) = answer {
+                let json = response_json(Some(&id), result);
+                let _ = sink
+                    .send(Outgoing {
+                        kind: OutgoingKind::Response,
+                        json,
+                    })
+                    .await;
+            }
+        })
     }
 
     /// The 2026-07-28 validation ladder, rungs 1, 3, 4 and the envelope part of 5. (Rungs 0, 2
     /// and 6 are HTTP's; the transport runs them before the body gets here.)
+    /// Runs the 2026-07-28 validation ladder on a request without serving it, so a transport
+    /// can map its failures to HTTP statuses before anything runs.
+    pub fn check_modern(
+        &self,
+        method: &str,
+        params: Option<&Value>,
+    ) -> Result<Envelope, ErrorObject> {
+        self.ladder(method, params)
+    }
+
     fn ladder(&self, method: &str, params: Option<&Value>) -> Result<Envelope, ErrorObject> {
         let env = Envelope::from_params(params)?;
         env.supported_version()?;
@@ -444,40 +534,6 @@ impl Connection {
             meta: None,
         };
         Ok((session, to_value(result)?))
-    }
-
-    fn spawn_request(
-        self: &Arc<Self>,
-        req: Request,
-        sink: Sink,
-        modern: Option<ModernCall>,
-        session: Option<Arc<Session>>,
-    ) {
-        let conn = self.clone();
-        let id = req.id.clone();
-        let token = self.shutdown.child_token();
-        let task_token = token.clone();
-        let task_sink = sink.clone();
-        let handle = self.tracker.spawn(async move {
-            let id = req.id.clone();
-            let answer = conn
-                .serve(req, task_sink.clone(), modern, session, task_token)
-                .await;
-            lock(&conn.inflight).remove(&id);
-            if let Some(result) = answer {
-                let json = response_json(Some(&id), result);
-                let _ = task_sink
-                    .send(Outgoing {
-                        kind: OutgoingKind::Response,
-                        json,
-                    })
-                    .await;
-            }
-        });
-        let mut inflight = lock(&self.inflight);
-        if !handle.is_finished() {
-            inflight.insert(id, (handle.abort_handle(), token));
-        }
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -264,6 +264,11 @@ impl Server {
     pub fn capabilities(&self) -> ServerCapabilities {
         self.shared.capabilities()
     }
+
+    /// A registered tool's metadata (for transports that validate against its schema).
+    pub fn tool(&self, name: &str) -> Option<crate::protocol::Tool> {
+        self.shared.registry().tool(name).map(|t| t.tool.clone())
+    }
 }
 
 /// Adds and removes tools, prompts and resources on a running server; clients are notified

@@ -1,0 +1,141 @@
+//! Host and Origin checks against DNS rebinding and cross-site requests.
+
+use http::HeaderMap;
+
+/// Which `Host` and `Origin` values are accepted.
+///
+/// The default (and what [`serve`](super::serve) uses for a loopback address) accepts only
+/// loopback names — `localhost`, `127.0.0.1`, `[::1]` — on any port. Binding to another address
+/// without listing the names clients use makes every request fail with 403, which is the safe
+/// failure.
+///
+/// ```
+/// use mcp_transport::http::Allowlist;
+/// let a = Allowlist::loopback();
+/// assert!(a.host_allowed("127.0.0.1:8080"));
+/// assert!(!a.host_allowed("evil.example"));
+/// assert!(a.origin_allowed("http://localhost:3000"));
+/// assert!(!a.origin_allowed("http://localhost.evil.com"));
+/// assert!(!a.origin_allowed("http://localhost@evil.com"));
+/// assert!(!a.origin_allowed("null"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Allowlist {
+    hosts: Vec<String>,
+    any: bool,
+}
+
+impl Allowlist {
+    /// Loopback names only.
+    pub fn loopback() -> Self {
+        Allowlist {
+            hosts: vec![
+                "localhost".into(),
+                "127.0.0.1".into(),
+                "[::1]".into(),
+                "::1".into(),
+            ],
+            any: false,
+        }
+    }
+
+    /// Loopback names plus these host names (without ports), e.g. `mcp.example.com`.
+    pub fn with_hosts<I: IntoIterator<Item = impl Into<String>>>(hosts: I) -> Self {
+        let mut a = Self::loopback();
+        a.hosts
+            .extend(hosts.into_iter().map(|h| h.into().to_ascii_lowercase()));
+        a
+    }
+
+    /// Accepts every host and origin. Only behind a proxy that checks them itself.
+    pub fn any() -> Self {
+        Allowlist {
+            hosts: Vec::new(),
+            any: true,
+        }
+    }
+
+    fn name_allowed(&self, name: &str) -> bool {
+        self.any || self.hosts.iter().any(|h| h.eq_ignore_ascii_case(name))
+    }
+
+    /// Whether a `Host` header value (`name[:port]`) is accepted.
+    pub fn host_allowed(&self, host: &str) -> bool {
+        if self.any {
+            return true;
+        }
+        let Ok(auth) = host.parse::<http::uri::Authority>() else {
+            return false;
+        };
+        if auth.as_str().contains('@') {
+            return false;
+        }
+        self.name_allowed(auth.host())
+    }
+
+    /// Whether an `Origin` header value is accepted. It must be a real `http`/`https` origin
+    /// whose host is allowed; `null`, userinfo tricks and look-alike suffixes are refused.
+    pub fn origin_allowed(&self, origin: &str) -> bool {
+        if self.any {
+            return true;
+        }
+        let Ok(url) = url::Url::parse(origin) else {
+            return false;
+        };
+        if !matches!(url.scheme(), "http" | "https")
+            || !url.username().is_empty()
+            || url.password().is_some()
+        {
+            return false;
+        }
+        if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+            return false;
+        }
+        match url.host() {
+            Some(url::Host::Domain(d)) => self.name_allowed(d),
+            Some(url::Host::Ipv4(ip)) => self.name_allowed(&ip.to_string()),
+            Some(url::Host::Ipv6(ip)) => self.name_allowed(&format!("[{ip}]")),
+            None => false,
+        }
+    }
+}
+
+impl Default for Allowlist {
+    fn default() -> Self {
+        Self::loopback()
+    }
+}
+
+/// Why a request was refused before it was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    Host,
+    Origin,
+}
+
+/// The single value of a header; `Err` when it is repeated (an ambiguity attackers use).
+pub(crate) fn single<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, ()> {
+    let mut values = headers.get_all(name).iter();
+    let first = values.next();
+    if values.next().is_some() {
+        return Err(());
+    }
+    match first {
+        None => Ok(None),
+        Some(v) => v.to_str().map(Some).map_err(|_| ()),
+    }
+}
+
+pub(crate) fn check(allow: &Allowlist, headers: &HeaderMap) -> Result<(), Refusal> {
+    match single(headers, "host") {
+        Ok(Some(h)) if allow.host_allowed(h) => {}
+        // HTTP/2 carries the authority in the URI; hyper maps it to the URI, not a Host header.
+        Ok(None) => {}
+        _ => return Err(Refusal::Host),
+    }
+    match single(headers, "origin") {
+        Ok(None) => Ok(()),
+        Ok(Some(o)) if allow.origin_allowed(o) => Ok(()),
+        _ => Err(Refusal::Origin),
+    }
+}
