@@ -62,6 +62,18 @@ pub fn init_tracing() {
 }
 
 /// Serves Streamable HTTP at `http://ADDR/mcp` until ctrl-c or SIGTERM.
+///
+/// Port 0 picks a free port; the address actually bound is printed on stderr as
+/// `listening on http://ADDR/mcp`.
 pub async fn serve_http(router: mcp_core::Router, addr: SocketAddr) -> io::Result<()> {
-    mcp_transport::http::serve(router, addr).await
+    use mcp_transport::http::{serve_with, shutdown_signal, Allowlist, HttpConfig, McpService};
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let bound = listener.local_addr()?;
+    let mut config = HttpConfig::default();
+    if !bound.ip().is_loopback() {
+        config = config.allow(Allowlist::with_hosts([bound.ip().to_string()]));
+    }
+    eprintln!("listening on http://{bound}/mcp");
+    let service = McpService::new(mcp_core::Server::new(router), config);
+    serve_with(service, listener, shutdown_signal()).await
 }

@@ -219,12 +219,24 @@ pub(crate) struct Interrupts {
     pub(crate) missing_capability: Option<Value>,
     /// A malformed answer.
     pub(crate) malformed: Option<String>,
+    /// The handler asked to continue as a task.
+    pub(crate) escalate: bool,
 }
 
 impl Interrupts {
     pub(crate) fn is_set(&self) -> bool {
-        !self.inputs.is_empty() || self.missing_capability.is_some() || self.malformed.is_some()
+        !self.inputs.is_empty()
+            || self.missing_capability.is_some()
+            || self.malformed.is_some()
+            || self.escalate
     }
+}
+
+/// The task a handler runs as, once it does.
+#[derive(Debug, Clone)]
+pub(crate) struct TaskLink {
+    pub(crate) tasks: Arc<crate::server::tasks::TaskRuntime>,
+    pub(crate) id: String,
 }
 
 /// How the era-specific parts of a request reach the client.
@@ -256,6 +268,10 @@ pub(crate) struct ContextInner {
     pub(crate) server: ServerHandle,
     pub(crate) peer_timeout: Duration,
     pub(crate) last_progress: Mutex<Option<f64>>,
+    /// Set when the call runs as a task.
+    pub(crate) task: std::sync::OnceLock<TaskLink>,
+    /// Whether this call may become a task (the tool supports it and the client can take one).
+    pub(crate) task_capable: bool,
 }
 
 /// The request context, an extractor: add `ctx: Context` to a handler's arguments.
@@ -478,6 +494,20 @@ impl Context {
         since: ProtocolVersion,
         feature: &'static str,
     ) -> Result<R, ContextError> {
+        if let (Some(link), Channel::Modern { .. }) = (self.inner.task.get(), &self.inner.channel) {
+            if !supported {
+                return Err(ContextError::MissingCapability {
+                    capability: capability.into(),
+                });
+            }
+            let answer = link
+                .tasks
+                .ask(&link.id, key, method, params)
+                .await
+                .ok_or(ContextError::Closed)?;
+            return serde_json::from_value(answer)
+                .map_err(|e| ContextError::InvalidResponse(e.to_string()));
+        }
         match &self.inner.channel {
             Channel::Handshake { peer, .. } => {
                 let actual = self.era().version();
@@ -493,9 +523,17 @@ impl Context {
                         capability: capability.into(),
                     });
                 }
+                let task = self.inner.task.get();
+                if let Some(link) = task {
+                    link.tasks.set_waiting(&link.id, true).await;
+                }
                 let value = peer
                     .request(method, params, &self.inner.sink, self.inner.peer_timeout)
-                    .await?;
+                    .await;
+                if let Some(link) = task {
+                    link.tasks.set_waiting(&link.id, false).await;
+                }
+                let value = value?;
                 serde_json::from_value(value)
                     .map_err(|e| ContextError::InvalidResponse(e.to_string()))
             }
@@ -530,6 +568,40 @@ impl Context {
                 std::future::pending().await
             }
         }
+    }
+
+    /// Continues this call as a task, if it can become one: the client gets a task to poll
+    /// (2026-07-28: a `CreateTaskResult`) and the handler goes on in the background.
+    ///
+    /// Tools registered with [`ToolDef::defer_task`](crate::ToolDef::defer_task) call this once
+    /// they have gathered their input; otherwise a task-capable call becomes a task before the
+    /// handler starts and this returns at once. Outside tasks it does nothing.
+    pub async fn escalate_to_task(&self) {
+        if !self.inner.task_capable || self.inner.task.get().is_some() {
+            return;
+        }
+        let Channel::Modern { interrupts, .. } = &self.inner.channel else {
+            return;
+        };
+        if let Ok(mut i) = interrupts.lock() {
+            i.escalate = true;
+        }
+        // Pending until the runtime has made the task; it polls again afterwards.
+        let inner = self.inner.clone();
+        std::future::poll_fn(move |cx| {
+            if inner.task.get().is_some() {
+                std::task::Poll::Ready(())
+            } else {
+                cx.waker().wake_by_ref();
+                std::task::Poll::Pending
+            }
+        })
+        .await
+    }
+
+    /// The id of the task this call runs as, if it does.
+    pub fn task_id(&self) -> Option<&str> {
+        self.inner.task.get().map(|l| l.id.as_str())
     }
 
     /// Takes the interrupt state, if this is a 2026-07-28 run that was interrupted.

@@ -54,6 +54,7 @@ pub struct ToolDef<S = ()> {
     pub(crate) handler: ToolFn<S>,
     pub(crate) scopes: Vec<String>,
     pub(crate) timeout: Option<Duration>,
+    pub(crate) defer_task: bool,
 }
 
 impl<S> std::fmt::Debug for ToolDef<S> {
@@ -93,6 +94,7 @@ impl<S: Send + Sync + 'static> ToolDef<S> {
             handler: erase(handler, IntoToolResult::into_tool_result),
             scopes: Vec::new(),
             timeout: None,
+            defer_task: false,
         }
     }
 }
@@ -174,6 +176,30 @@ impl<S> ToolDef<S> {
         self
     }
 
+    /// Lets the tool run as a task: `Optional` (the client decides in the handshake era; in
+    /// 2026-07-28 clients that declared the tasks extension get a task) or `Required`.
+    pub fn task_support(mut self, support: crate::protocol::TaskSupport) -> Self {
+        self.tool.execution = Some(crate::protocol::ToolExecution {
+            task_support: Some(support),
+        });
+        self
+    }
+
+    /// In 2026-07-28, gather input first (ordinary `input_required` rounds) and become a task
+    /// only when the handler calls [`Context::escalate_to_task`](crate::Context::escalate_to_task).
+    pub fn defer_task(mut self, defer: bool) -> Self {
+        self.defer_task = defer;
+        self
+    }
+
+    /// Whether calls may run as tasks.
+    pub fn supports_tasks(&self) -> bool {
+        matches!(
+            self.tool.execution.as_ref().and_then(|e| e.task_support),
+            Some(crate::protocol::TaskSupport::Optional | crate::protocol::TaskSupport::Required)
+        )
+    }
+
     /// The metadata as listed.
     pub fn tool(&self) -> &Tool {
         &self.tool
@@ -188,6 +214,7 @@ impl<S> ToolDef<S> {
             handler: bind_state(self.handler, state),
             scopes: self.scopes,
             timeout: self.timeout,
+            defer_task: self.defer_task,
         }
     }
 }

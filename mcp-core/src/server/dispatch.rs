@@ -30,7 +30,8 @@ use crate::protocol::{
     meta, CallToolParams, CallToolResult, CancelledParams, ClientCapabilities, CompleteParams,
     CompleteResult, Completion, CompletionReference, DiscoverResult, GetPromptParams,
     Implementation, InitializeParams, InitializeResult, JsonObject, ListenParams, PaginatedParams,
-    ProgressToken, ProtocolVersion, ReadResourceParams, SetLevelParams, SubscriptionFilter, Tool,
+    ProgressToken, ProtocolVersion, ReadResourceParams, SetLevelParams, SubscriptionFilter,
+    TaskStatus, TaskSupport, Tool,
 };
 use crate::router::CompletionTarget;
 
@@ -54,6 +55,9 @@ enum Mode {
 
 /// The methods of the 2026-07-28 revision this runtime serves.
 const MODERN_METHODS: &[&str] = &[
+    "tasks/get",
+    "tasks/update",
+    "tasks/cancel",
     "server/discover",
     "tools/list",
     "tools/call",
@@ -82,6 +86,8 @@ pub struct Connection {
     subscriptions: Arc<Mutex<HashSet<String>>>,
     unsolicited: Sink,
     initialized: std::sync::atomic::AtomicBool,
+    /// Tasks created here are visible only to this owner.
+    owner: String,
 }
 
 impl std::fmt::Debug for Connection {
@@ -90,6 +96,12 @@ impl std::fmt::Debug for Connection {
             .field("mode", &self.mode)
             .finish_non_exhaustive()
     }
+}
+
+fn random_owner() -> String {
+    let mut b = [0u8; 16];
+    let _ = getrandom::fill(&mut b);
+    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -156,6 +168,35 @@ async fn run_round<F: Future>(fut: F, ctx: &Context) -> Round<F::Output> {
     .await
 }
 
+/// How a tool handler ended.
+enum ToolRun {
+    Done(CallToolResult),
+    Panicked(String),
+}
+
+impl ToolRun {
+    /// Outside tasks a panic is a tool error the model can read.
+    fn into_sync_result(self) -> CallToolResult {
+        match self {
+            ToolRun::Done(r) => r,
+            ToolRun::Panicked(name) => CallToolResult::error(format!(
+                "internal error: the tool {name:?} failed unexpectedly (it panicked); the server keeps running, and retrying may help"
+            )),
+        }
+    }
+}
+
+/// A tools/call that runs as a task.
+struct TaskMode {
+    ttl_ms: u64,
+    required: bool,
+}
+
+enum TaskStart {
+    Interrupted(Interrupts),
+    Error(ErrorObject),
+}
+
 /// What the modern era attaches to a request being served.
 struct ModernCall {
     envelope: Envelope,
@@ -209,6 +250,7 @@ impl Connection {
             subscriptions: Arc::new(Mutex::new(HashSet::new())),
             unsolicited,
             initialized: std::sync::atomic::AtomicBool::new(false),
+            owner: random_owner(),
         }
     }
 
@@ -499,10 +541,15 @@ impl Connection {
             "completion/complete" => {
                 caps.completions.is_some() || caps.prompts.is_some() || caps.resources.is_some()
             }
+            "tasks/get" | "tasks/update" | "tasks/cancel" => self.tasks_offered(),
             _ => true,
         };
         if !declared {
             return Err(method_not_found(method));
+        }
+        // Rung 7 for the task surface: the request must declare the extension itself.
+        if method.starts_with("tasks/") && !declares_tasks(&env.client_capabilities) {
+            return Err(missing_tasks_extension());
         }
         Ok(env)
     }
@@ -528,7 +575,7 @@ impl Connection {
         }
         let result = InitializeResult {
             protocol_version: version,
-            capabilities: self.shared.capabilities(),
+            capabilities: self.shared.capabilities_for(version),
             server_info: info,
             instructions: self.shared.instructions.clone(),
             meta: None,
@@ -546,6 +593,7 @@ impl Connection {
         session: Option<&Arc<Session>>,
         answers: JsonObject,
         cancel: CancellationToken,
+        task_capable: bool,
     ) -> Context {
         let progress_token = params
             .and_then(|p| p.get("_meta"))
@@ -596,6 +644,8 @@ impl Connection {
                 },
                 peer_timeout: self.shared.config.client_request_timeout,
                 last_progress: Mutex::new(None),
+                task: std::sync::OnceLock::new(),
+                task_capable,
             }),
         }
     }
@@ -666,6 +716,9 @@ impl Connection {
                 )
                 .await
             }
+            "tasks/get" | "tasks/cancel" | "tasks/update" | "tasks/result" | "tasks/list" => {
+                self.task_method(method, raw, era).await
+            }
             "subscriptions/listen" if era.is_modern() => {
                 return self.listen(&req.id, raw, &sink, cancel).await;
             }
@@ -729,7 +782,7 @@ impl Connection {
                 .iter()
                 .map(|v| v.as_str().to_owned())
                 .collect(),
-            capabilities: self.shared.capabilities(),
+            capabilities: self.shared.capabilities_for(ProtocolVersion::V2026_07_28),
             instructions: self.shared.instructions.clone(),
         })
     }
@@ -858,6 +911,7 @@ impl Connection {
                     session,
                     JsonObject::new(),
                     cancel,
+                    false,
                 );
                 let parts = RequestParts {
                     arguments,
@@ -902,9 +956,11 @@ impl Connection {
         cancel: CancellationToken,
     ) -> Result<Value, ErrorObject> {
         // Name (or URI), arguments, and the 2026-07-28 retry fields, whatever the method.
+        let mut task_hint = None;
         let (name, arguments, input_responses, request_state) = match method {
             "tools/call" => {
                 let p: CallToolParams = parse_required(raw)?;
+                task_hint = p.task;
                 (
                     p.name,
                     p.arguments.unwrap_or_default(),
@@ -944,7 +1000,27 @@ impl Connection {
                 answers.extend(responses);
             }
         }
-        let context = self.context(id, params_value, sink, modern, session, answers, cancel);
+        let task_mode = match (method, registry.tool(&name)) {
+            ("tools/call", Some(def)) => {
+                self.task_mode(def, modern, session, task_hint.as_ref())?
+            }
+            _ => None,
+        };
+        // A handshake-era task outlives its response stream: it talks on the connection's own.
+        let sink = match (&task_mode, modern) {
+            (Some(_), None) => self.unsolicited.clone(),
+            _ => sink,
+        };
+        let context = self.context(
+            id,
+            params_value,
+            sink,
+            modern,
+            session,
+            answers,
+            cancel,
+            task_mode.is_some(),
+        );
         let era = context.era();
 
         // Find the handler and start it.
@@ -963,34 +1039,45 @@ impl Connection {
                     uri: None,
                     context: context.clone(),
                 };
-                let fut = AssertUnwindSafe((def.handler)(parts, ())).catch_unwind();
-                let fut = async {
-                    match def.timeout {
-                        Some(t) => tokio::time::timeout(t, fut).await.ok(),
-                        None => Some(fut.await),
+                let handler = (def.handler)(parts, ());
+                let timeout = def.timeout;
+                let tool_name = name.clone();
+                let fut: BoxFuture<ToolRun> = Box::pin(async move {
+                    let run = AssertUnwindSafe(handler).catch_unwind();
+                    let r = match timeout {
+                        Some(t) => tokio::time::timeout(t, run).await.ok(),
+                        None => Some(run.await),
+                    };
+                    match r {
+                        Some(Ok(Ok(result))) => ToolRun::Done(result),
+                        Some(Ok(Err(rejection))) => ToolRun::Done(CallToolResult::error(format!(
+                            "{rejection}. Check the arguments against the tool's inputSchema and call it again."
+                        ))),
+                        Some(Err(_)) => {
+                            tracing::error!(tool = %tool_name, "tool handler panicked");
+                            ToolRun::Panicked(tool_name)
+                        }
+                        None => ToolRun::Done(CallToolResult::error(format!(
+                            "the tool {tool_name:?} timed out after {:?} and was cancelled",
+                            timeout.unwrap_or_default()
+                        ))),
                     }
-                };
-                match run_round(fut, &context).await {
-                    Round::Done(r) => {
-                        let result = match r {
-                            Some(Ok(Ok(result))) => result,
-                            Some(Ok(Err(rejection))) => CallToolResult::error(format!(
-                                "{rejection}. Check the arguments against the tool's inputSchema and call it again."
-                            )),
-                            Some(Err(_)) => {
-                                tracing::error!(tool = %name, "tool handler panicked");
-                                CallToolResult::error(format!(
-                                    "internal error: the tool {name:?} failed unexpectedly (it panicked); the server keeps running, and retrying may help"
-                                ))
-                            }
-                            None => CallToolResult::error(format!(
-                                "the tool {name:?} timed out after {:?} and was cancelled",
-                                def.timeout.unwrap_or_default()
-                            )),
-                        };
-                        Round::Done(to_value(result_for_era(result, era)))
-                    }
-                    Round::Interrupted(i) => Round::Interrupted(i),
+                });
+                match task_mode {
+                    None => match run_round(fut, &context).await {
+                        Round::Done(run) => {
+                            Round::Done(to_value(result_for_era(run.into_sync_result(), era)))
+                        }
+                        Round::Interrupted(i) => Round::Interrupted(i),
+                    },
+                    Some(mode) => match self
+                        .run_task(fut, &context, mode, def.defer_task, session)
+                        .await
+                    {
+                        Ok(v) => Round::Done(Ok(v)),
+                        Err(TaskStart::Interrupted(i)) => Round::Interrupted(i),
+                        Err(TaskStart::Error(e)) => Round::Done(Err(e)),
+                    },
                 }
             }
             "prompts/get" => {
@@ -1102,6 +1189,230 @@ impl Connection {
         }
     }
 
+    fn tasks_offered(&self) -> bool {
+        self.shared
+            .registry()
+            .tools
+            .iter()
+            .any(|t| t.supports_tasks())
+    }
+
+    /// Decides whether this tools/call runs as a task.
+    fn task_mode(
+        &self,
+        def: &crate::router::ToolDef,
+        modern: Option<&ModernCall>,
+        session: Option<&Arc<Session>>,
+        hint: Option<&JsonObject>,
+    ) -> Result<Option<TaskMode>, ErrorObject> {
+        let support = def
+            .tool
+            .execution
+            .as_ref()
+            .and_then(|e| e.task_support)
+            .unwrap_or(TaskSupport::Forbidden);
+        let required = support == TaskSupport::Required;
+        let tasks = &self.shared.tasks;
+        if let Some(m) = modern {
+            if support == TaskSupport::Forbidden {
+                return Ok(None);
+            }
+            if declares_tasks(&m.envelope.client_capabilities) {
+                return Ok(Some(TaskMode {
+                    ttl_ms: tasks.ttl_ms(None),
+                    required,
+                }));
+            }
+            return if required {
+                Err(missing_tasks_extension())
+            } else {
+                Ok(None)
+            };
+        }
+        let version = session.map_or(ProtocolVersion::LATEST_HANDSHAKE, |s| s.version);
+        if version < ProtocolVersion::V2025_11_25 {
+            return Ok(None);
+        }
+        let name = &def.tool.name;
+        match (hint, support) {
+            (Some(h), TaskSupport::Optional | TaskSupport::Required) => {
+                let ttl = h.get("ttl").and_then(Value::as_u64);
+                Ok(Some(TaskMode { ttl_ms: tasks.ttl_ms(ttl), required }))
+            }
+            (Some(_), TaskSupport::Forbidden) => Err(err(
+                ErrorCode::METHOD_NOT_FOUND,
+                format!("the tool {name:?} does not support task-augmented calls; call it without `task`"),
+            )),
+            (None, TaskSupport::Required) => Err(err(
+                ErrorCode::METHOD_NOT_FOUND,
+                format!("the tool {name:?} must be called as a task: add `task: {{}}` to the params"),
+            )),
+            (None, _) => Ok(None),
+        }
+    }
+
+    /// Runs a task-capable call: input first if the tool defers, then a task that keeps
+    /// running in the background; the answer is the created task.
+    async fn run_task(
+        &self,
+        mut fut: BoxFuture<ToolRun>,
+        context: &Context,
+        mode: TaskMode,
+        defer: bool,
+        session: Option<&Arc<Session>>,
+    ) -> Result<Value, TaskStart> {
+        let era = context.era();
+        if era.is_modern() && defer {
+            match run_round(&mut fut, context).await {
+                Round::Done(run) => {
+                    if !mode.required {
+                        return Ok(to_value(result_for_era(run.into_sync_result(), era))
+                            .map_err(TaskStart::Error)?);
+                    }
+                    // Finished at once but must be a task: a task born completed.
+                    let record = self
+                        .shared
+                        .tasks
+                        .create(&self.owner, mode.ttl_ms)
+                        .await
+                        .map_err(TaskStart::Error)?;
+                    self.shared
+                        .tasks
+                        .finish(&record.id, task_outcome(run, era))
+                        .await;
+                    let record = self
+                        .shared
+                        .tasks
+                        .get(&record.id, &self.owner)
+                        .await
+                        .map_err(TaskStart::Error)?;
+                    return Ok(created_task(&record, era));
+                }
+                Round::Interrupted(i)
+                    if i.escalate
+                        && i.inputs.is_empty()
+                        && i.missing_capability.is_none()
+                        && i.malformed.is_none() => {}
+                Round::Interrupted(i) => return Err(TaskStart::Interrupted(i)),
+            }
+        }
+        let tasks = self.shared.tasks.clone();
+        let record = tasks
+            .create(&self.owner, mode.ttl_ms)
+            .await
+            .map_err(TaskStart::Error)?;
+        let _ = context.inner.task.set(crate::context::TaskLink {
+            tasks: tasks.clone(),
+            id: record.id.clone(),
+        });
+        let id = record.id.clone();
+        let driver_tasks = tasks.clone();
+        let handle = tokio::spawn(async move {
+            let run = fut.await;
+            driver_tasks.finish(&id, task_outcome(run, era)).await;
+        });
+        tasks.attach(&record.id, handle.abort_handle());
+        let _ = session;
+        Ok(created_task(&record, era))
+    }
+
+    /// `tasks/*` in either era.
+    async fn task_method(
+        &self,
+        method: &str,
+        raw: Option<&RawValue>,
+        era: Era,
+    ) -> Result<Value, ErrorObject> {
+        let tasks = &self.shared.tasks;
+        if !self.tasks_offered() {
+            return Err(method_not_found(method));
+        }
+        let params: Value = parse_params::<Option<Value>>(raw)?.unwrap_or_else(|| json!({}));
+        if method == "tasks/list" {
+            if era.is_modern() {
+                return Err(method_not_found(method));
+            }
+            let records = tasks
+                .store
+                .list(&self.owner)
+                .await
+                .map_err(|e| err(ErrorCode::INTERNAL_ERROR, e.to_string()))?;
+            let (page, next) = self.page(raw, "tasks", &records)?;
+            let items: Vec<Value> = page.iter().map(crate::server::tasks::legacy_task).collect();
+            return Ok(json!({"tasks": items, "nextCursor": next}));
+        }
+        let id = params
+            .get("taskId")
+            .and_then(Value::as_str)
+            .ok_or_else(|| {
+                err(
+                    ErrorCode::INVALID_PARAMS,
+                    "params.taskId (a string) is required",
+                )
+            })?
+            .to_owned();
+        match (method, era.is_modern()) {
+            ("tasks/get", false) => Ok(crate::server::tasks::legacy_task(
+                &tasks.get(&id, &self.owner).await?,
+            )),
+            ("tasks/get", true) => Ok(crate::server::tasks::modern_task(
+                &tasks.get(&id, &self.owner).await?,
+                true,
+            )),
+            ("tasks/result", false) => {
+                let r = tasks.wait_terminal(&id, &self.owner).await?;
+                match r.status {
+                    TaskStatus::Completed => {
+                        let mut v = r.result.unwrap_or_else(|| json!({"content": []}));
+                        if let Some(obj) = v.as_object_mut() {
+                            let meta = obj.entry("_meta").or_insert_with(|| json!({}));
+                            meta[meta::RELATED_TASK] = json!({"taskId": id});
+                        }
+                        Ok(v)
+                    }
+                    TaskStatus::Failed => Err(r
+                        .error
+                        .unwrap_or_else(|| err(ErrorCode::INTERNAL_ERROR, "the task failed"))),
+                    _ => Err(err(
+                        ErrorCode::INVALID_PARAMS,
+                        format!("task {id:?} was cancelled; it has no result"),
+                    )),
+                }
+            }
+            ("tasks/cancel", modern) => {
+                let (record, was_terminal) = tasks.cancel(&id, &self.owner).await?;
+                if modern {
+                    Ok(json!({}))
+                } else if was_terminal {
+                    Err(err(
+                        ErrorCode::INVALID_PARAMS,
+                        format!(
+                            "task {id:?} already finished ({:?}); it cannot be cancelled",
+                            record.status
+                        ),
+                    ))
+                } else {
+                    Ok(crate::server::tasks::legacy_task(&record))
+                }
+            }
+            ("tasks/update", true) => {
+                let responses = params
+                    .get("inputResponses")
+                    .and_then(Value::as_object)
+                    .cloned()
+                    .ok_or_else(|| {
+                        err(
+                            ErrorCode::INVALID_PARAMS,
+                            "params.inputResponses (an object) is required",
+                        )
+                    })?;
+                tasks.update(&id, &self.owner, responses).await?;
+                Ok(json!({}))
+            }
+            _ => Err(method_not_found(method)),
+        }
+    }
+
     /// `subscriptions/listen` (2026-07-28): acknowledge, then forward matching changes until
     /// the client cancels (no answer) or the connection closes (a final `complete`).
     async fn listen(
@@ -1185,6 +1496,46 @@ impl Connection {
                 return None;
             }
         }
+    }
+}
+
+fn declares_tasks(caps: &ClientCapabilities) -> bool {
+    caps.extensions
+        .as_ref()
+        .is_some_and(|e| e.contains_key(crate::server::tasks::TASKS_EXTENSION))
+}
+
+fn missing_tasks_extension() -> ErrorObject {
+    err(
+        ErrorCode::MISSING_CAPABILITY,
+        "this request needs the io.modelcontextprotocol/tasks extension; declare it in clientCapabilities.extensions",
+    )
+    .with_data(json!({"requiredCapabilities": {"extensions": {crate::server::tasks::TASKS_EXTENSION: {}}}}))
+}
+
+/// How a task's handler ended, for its record.
+fn task_outcome(run: ToolRun, era: Era) -> crate::server::tasks::Outcome {
+    use crate::server::tasks::Outcome;
+    match run {
+        ToolRun::Done(r) => match to_value(result_for_era(r, era)) {
+            Ok(v) => Outcome::Result(v),
+            Err(e) => Outcome::Failed(e),
+        },
+        ToolRun::Panicked(name) => Outcome::Failed(err(
+            ErrorCode::INTERNAL_ERROR,
+            format!("the tool {name:?} failed with an internal error (it panicked)"),
+        )),
+    }
+}
+
+/// The answer to a task-creating tools/call.
+fn created_task(record: &crate::server::tasks::TaskRecord, era: Era) -> Value {
+    if era.is_modern() {
+        let mut v = crate::server::tasks::modern_task(record, false);
+        v["resultType"] = json!("task");
+        v
+    } else {
+        json!({"task": crate::server::tasks::legacy_task(record)})
     }
 }
 

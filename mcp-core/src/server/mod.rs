@@ -14,6 +14,7 @@
 
 mod dispatch;
 pub(crate) mod seal;
+pub(crate) mod tasks;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -22,6 +23,10 @@ use std::time::Duration;
 use tokio::sync::broadcast;
 
 pub use dispatch::Connection;
+pub use tasks::{
+    InMemoryTaskStore, TaskConfig, TaskFuture, TaskRecord, TaskStore, TaskStoreError,
+    TASKS_EXTENSION,
+};
 
 use crate::protocol::{
     Implementation, JsonObject, ListChangedCapability, ResourcesCapability, ServerCapabilities,
@@ -78,6 +83,8 @@ pub struct ServerConfig {
     pub request_state_ttl: Duration,
     /// Capacity of the change-notification channel.
     pub change_buffer: usize,
+    /// Task lifetimes and polling.
+    pub tasks: TaskConfig,
 }
 
 impl Default for ServerConfig {
@@ -87,6 +94,7 @@ impl Default for ServerConfig {
             client_request_timeout: Duration::from_secs(120),
             request_state_ttl: Duration::from_secs(15 * 60),
             change_buffer: 64,
+            tasks: TaskConfig::default(),
         }
     }
 }
@@ -125,6 +133,7 @@ pub(crate) struct Shared {
     pub(crate) key: SealKey,
     pub(crate) config: ServerConfig,
     pub(crate) changes: broadcast::Sender<ListChanged>,
+    pub(crate) tasks: Arc<tasks::TaskRuntime>,
 }
 
 impl Shared {
@@ -133,6 +142,27 @@ impl Shared {
             Ok(r) => r.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
         }
+    }
+
+    /// Capabilities as a client of `version` sees them (tasks moved to an extension in
+    /// 2026-07-28 and do not exist before 2025-11-25).
+    pub(crate) fn capabilities_for(
+        &self,
+        version: crate::protocol::ProtocolVersion,
+    ) -> ServerCapabilities {
+        let mut caps = self.capabilities();
+        if self.registry().tools.iter().any(|t| t.supports_tasks()) {
+            if version.is_modern() {
+                let mut ext = JsonObject::new();
+                ext.insert(tasks::TASKS_EXTENSION.into(), serde_json::json!({}));
+                caps.extensions = Some(ext);
+            } else if version >= crate::protocol::ProtocolVersion::V2025_11_25 {
+                caps.tasks = serde_json::json!({"list": {}, "cancel": {}, "requests": {"tools": {"call": {}}}})
+                    .as_object()
+                    .cloned();
+            }
+        }
+        caps
     }
 
     pub(crate) fn capabilities(&self) -> ServerCapabilities {
@@ -224,6 +254,10 @@ impl Server {
                 instructions: router.instructions,
                 logging: router.logging,
                 key: SealKey::random(),
+                tasks: Arc::new(tasks::TaskRuntime::new(
+                    Arc::new(tasks::InMemoryTaskStore::default()),
+                    config.tasks.clone(),
+                )),
                 config,
                 changes,
             }),
@@ -245,6 +279,25 @@ impl Server {
         };
         Server {
             shared: Arc::new(shared),
+        }
+    }
+
+    /// Keeps task records in `store` (for example a shared one, so any instance can answer
+    /// `tasks/get`).
+    pub fn with_task_store(self, store: Arc<dyn TaskStore>) -> Self {
+        match Arc::try_unwrap(self.shared) {
+            Ok(mut s) => {
+                s.tasks = Arc::new(tasks::TaskRuntime::new(store, s.config.tasks.clone()));
+                Server {
+                    shared: Arc::new(s),
+                }
+            }
+            Err(shared) => {
+                tracing::warn!(
+                    "with_task_store called after the server was shared; store unchanged"
+                );
+                Server { shared }
+            }
         }
     }
 

@@ -4,8 +4,9 @@ use std::time::Duration;
 
 use mcp_core::protocol::{
     ContentBlock, CreateMessageParams, ElicitAction, ElicitRequest, JsonObject, PromptMessage,
-    ResourceContents, Role, SamplingMessage,
+    ResourceContents, Role, SamplingMessage, TaskSupport,
 };
+use mcp_core::server::ListChanged;
 use mcp_core::{
     Args, CompletionDef, Context, PromptDef, ResourceDef, Router, TemplateDef, ToolDef, ToolError,
 };
@@ -218,20 +219,23 @@ fn schema_2020_12() -> JsonObject {
         "type": "object",
         "$defs": {
             "address": {
-                "$anchor": "address",
+                "$anchor": "addressDef",
                 "type": "object",
                 "properties": {"street": {"type": "string"}, "city": {"type": "string"}}
             }
         },
         "properties": {
             "name": {"type": "string"},
-            "address": {"$ref": "#/$defs/address"}
+            "address": {"$ref": "#/$defs/address"},
+            "contactMethod": {"type": "string", "enum": ["phone", "email"]},
+            "phone": {"type": "string"},
+            "email": {"type": "string"}
         },
-        "additionalProperties": false,
-        "allOf": [{"required": ["name"]}],
-        "if": {"properties": {"name": {"const": "admin"}}},
-        "then": {"required": ["address"]},
-        "else": {}
+        "allOf": [{"anyOf": [{"required": ["phone"]}, {"required": ["email"]}]}],
+        "if": {"properties": {"contactMethod": {"const": "phone"}}, "required": ["contactMethod"]},
+        "then": {"required": ["phone"]},
+        "else": {"required": ["email"]},
+        "additionalProperties": false
     }))
 }
 
@@ -299,25 +303,15 @@ async fn logging_tool(ctx: Context) -> &'static str {
     "Logging tool completed"
 }
 
+/// Announces a tool-list change. The set itself stays put so `tools/list` order is stable.
 async fn trigger_tool_change(ctx: Context) -> &'static str {
-    let handle = ctx.server();
-    if !handle.remove_tool("test_dynamic_tool") {
-        handle.add_tool(
-            ToolDef::new("test_dynamic_tool", simple_text)
-                .description("A tool that comes and goes"),
-        );
-    }
+    ctx.server().notify_changed(ListChanged::Tools);
     "Tool list changed"
 }
 
+/// Announces a prompt-list change.
 async fn trigger_prompt_change(ctx: Context) -> &'static str {
-    let handle = ctx.server();
-    if !handle.remove_prompt("test_dynamic_prompt") {
-        handle.add_prompt(
-            PromptDef::new("test_dynamic_prompt", simple_prompt)
-                .description("A prompt that comes and goes"),
-        );
-    }
+    ctx.server().notify_changed(ListChanged::Prompts);
     "Prompt list changed"
 }
 
@@ -529,6 +523,98 @@ async fn template_data(
     ResourceContents::text(uri, body.to_string()).with_mime_type("application/json")
 }
 
+#[derive(Deserialize, schemars::JsonSchema)]
+struct GreetArgs {
+    /// Who to greet.
+    #[serde(default)]
+    name: Option<String>,
+}
+
+async fn greet(Args(a): Args<GreetArgs>) -> String {
+    format!("Hello, {}!", a.name.unwrap_or_else(|| "World".into()))
+}
+
+#[derive(Deserialize, schemars::JsonSchema)]
+struct ComputeArgs {
+    /// How long to work, in seconds.
+    #[serde(default)]
+    seconds: Option<f64>,
+    /// A label echoed in the result.
+    #[serde(default)]
+    label: Option<String>,
+}
+
+async fn slow_compute(ctx: Context, Args(a): Args<ComputeArgs>) -> String {
+    let secs = a.seconds.unwrap_or(1.0).clamp(0.0, 600.0);
+    if secs > 0.0 {
+        let steps = (secs * 10.0).ceil() as u32;
+        for i in 1..=steps {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            ctx.progress(f64::from(i), Some(f64::from(steps)), None)
+                .await;
+        }
+    }
+    format!(
+        "Computed {} after {secs} seconds",
+        a.label.unwrap_or_else(|| "result".into())
+    )
+}
+
+async fn failing_job() -> Result<String, ToolError> {
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    Err(ToolError::new(
+        "The job failed: the input data set is empty",
+    ))
+}
+
+async fn protocol_error_job() -> String {
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    panic!("protocol_error_job fails on purpose")
+}
+
+fn confirm_form_for(message: &str) -> ElicitRequest {
+    ElicitRequest::form(
+        message,
+        json!({"type": "object", "properties": {"confirmed": {"type": "boolean"}}, "required": ["confirmed"]}),
+    )
+}
+
+async fn confirm_delete(ctx: Context) -> Result<String, ToolError> {
+    let r = ctx
+        .elicit("confirm_delete", confirm_form_for("Delete the file?"))
+        .await?;
+    let confirmed = r.action == ElicitAction::Accept
+        && r.content
+            .as_ref()
+            .and_then(|c| c.get("confirmed"))
+            .and_then(Value::as_bool)
+            == Some(true);
+    Ok(if confirmed {
+        "Deleted".into()
+    } else {
+        "Deletion cancelled".into()
+    })
+}
+
+async fn multi_input(ctx: Context) -> Result<String, ToolError> {
+    let (a, b) = tokio::join!(
+        ctx.elicit("first", confirm_form_for("First confirmation?")),
+        ctx.elicit("second", confirm_form_for("Second confirmation?")),
+    );
+    Ok(format!(
+        "Both answered: {:?} and {:?}",
+        a?.action, b?.action
+    ))
+}
+
+async fn tool_with_task(ctx: Context) -> Result<String, ToolError> {
+    let r = ctx.elicit("user_name", name_form()).await?;
+    let name = accepted_field(&r, "name").unwrap_or_else(|| "stranger".into());
+    ctx.escalate_to_task().await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    Ok(format!("Hello, {name}! Your task is done."))
+}
+
 /// Every fixture of the conformance suite.
 pub(crate) fn router() -> Router {
     Router::new()
@@ -648,6 +734,40 @@ pub(crate) fn router() -> Router {
             ToolDef::new("test_x_mcp_header", x_mcp_header)
                 .description("Takes a region mirrored in an HTTP header")
                 .input_schema(x_mcp_header_schema()),
+        )
+        .tool(ToolDef::new("greet", greet).description("Greets by name; always synchronous"))
+        .tool(
+            ToolDef::new("slow_compute", slow_compute)
+                .description(
+                    "Works for `seconds` seconds; runs as a task for clients that take tasks",
+                )
+                .task_support(TaskSupport::Optional),
+        )
+        .tool(
+            ToolDef::new("failing_job", failing_job)
+                .description("A task that ends in a tool error after about a second")
+                .task_support(TaskSupport::Required),
+        )
+        .tool(
+            ToolDef::new("protocol_error_job", protocol_error_job)
+                .description("A task that fails with an internal error")
+                .task_support(TaskSupport::Optional),
+        )
+        .tool(
+            ToolDef::new("confirm_delete", confirm_delete)
+                .description("A task that asks for a confirmation")
+                .task_support(TaskSupport::Optional),
+        )
+        .tool(
+            ToolDef::new("multi_input", multi_input)
+                .description("A task that asks two questions at once")
+                .task_support(TaskSupport::Optional),
+        )
+        .tool(
+            ToolDef::new("test_tool_with_task", tool_with_task)
+                .description("Asks for a name, then continues as a task")
+                .task_support(TaskSupport::Required)
+                .defer_task(true),
         )
         .prompt(
             PromptDef::new("test_simple_prompt", simple_prompt)
