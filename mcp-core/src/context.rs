@@ -156,6 +156,14 @@ impl Peer {
             }
             pending.insert(id.clone(), tx);
         }
+        // Forgets the entry however this future ends; dropped while waiting (the request
+        // that asked was cancelled), it also tells the client to stop.
+        let mut pending = PendingGuard {
+            peer: self,
+            id: id.clone(),
+            sink,
+            cancel_reason: None,
+        };
         let json =
             json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}).to_string();
         if sink
@@ -166,23 +174,18 @@ impl Peer {
             .await
             .is_err()
         {
-            self.forget(&id);
             return Err(ContextError::Closed);
         }
-        match tokio::time::timeout(timeout, rx).await {
+        pending.cancel_reason = Some("the request that asked was cancelled");
+        let answer = tokio::time::timeout(timeout, rx).await;
+        pending.cancel_reason = None;
+        match answer {
             Ok(Ok(ResponsePayload::Result(raw))) => serde_json::from_str(raw.get())
                 .map_err(|e| ContextError::InvalidResponse(e.to_string())),
             Ok(Ok(ResponsePayload::Error(e))) => Err(ContextError::Client(e)),
             Ok(Err(_)) => Err(ContextError::Closed),
             Err(_) => {
-                self.forget(&id);
-                let cancel = json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
-                    "params": {"requestId": id, "reason": "timed out"}})
-                .to_string();
-                let _ = sink.try_send(Outgoing {
-                    kind: OutgoingKind::Notification,
-                    json: cancel,
-                });
+                pending.cancel_reason = Some("timed out");
                 Err(ContextError::Timeout(timeout))
             }
         }
@@ -191,6 +194,30 @@ impl Peer {
     fn forget(&self, id: &RequestId) {
         if let Ok(mut p) = self.pending.lock() {
             p.remove(id);
+        }
+    }
+}
+
+/// Removes a pending server→client request when its waiter ends, and sends
+/// `notifications/cancelled` for it when the waiter ends without an answer.
+struct PendingGuard<'a> {
+    peer: &'a Peer,
+    id: RequestId,
+    sink: &'a Sink,
+    cancel_reason: Option<&'static str>,
+}
+
+impl Drop for PendingGuard<'_> {
+    fn drop(&mut self) {
+        self.peer.forget(&self.id);
+        if let Some(reason) = self.cancel_reason {
+            let cancel = json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
+                "params": {"requestId": self.id, "reason": reason}})
+            .to_string();
+            let _ = self.sink.try_send(Outgoing {
+                kind: OutgoingKind::Notification,
+                json: cancel,
+            });
         }
     }
 }
@@ -272,6 +299,8 @@ pub(crate) struct ContextInner {
     pub(crate) task: std::sync::OnceLock<TaskLink>,
     /// Whether this call may become a task (the tool supports it and the client can take one).
     pub(crate) task_capable: bool,
+    /// The authenticated caller.
+    pub(crate) identity: Option<Arc<crate::identity::Identity>>,
 }
 
 /// The request context, an extractor: add `ctx: Context` to a handler's arguments.
@@ -597,6 +626,11 @@ impl Context {
             }
         })
         .await
+    }
+
+    /// The authenticated caller, if any.
+    pub fn identity(&self) -> Option<&crate::identity::Identity> {
+        self.inner.identity.as_deref()
     }
 
     /// The id of the task this call runs as, if it does.

@@ -39,6 +39,9 @@ impl ErrorCode {
     pub const MISSING_CAPABILITY: Self = Self(-32021);
     /// `-32022`: unsupported protocol version (2026-07-28).
     pub const UNSUPPORTED_VERSION: Self = Self(-32022);
+    /// `-31403`: the caller lacks a scope the operation needs. An application code (outside
+    /// the reserved range); over HTTP the transport answers 403 `insufficient_scope` instead.
+    pub const FORBIDDEN: Self = Self(-31403);
 }
 
 impl fmt::Display for ErrorCode {

@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::seal::{self, Cursor, RequestState};
+use super::service::{Dispatch, McpRequest};
 use super::{ListChanged, Registry, Server, ServerHandle, Shared};
 use crate::context::{
     Channel, Context, ContextInner, Interrupts, LogThreshold, Outgoing, OutgoingKind, Peer, Sink,
@@ -23,6 +24,7 @@ use crate::context::{
 use crate::era::{claims_modern, unsupported_version, Envelope, Era};
 use crate::extract::RequestParts;
 use crate::handler::BoxFuture;
+use crate::identity::{Identity, RequestMeta};
 use crate::jsonrpc::{
     ErrorCode, ErrorObject, Message, Notification, Request, RequestId, ResponsePayload,
 };
@@ -34,10 +36,14 @@ use crate::protocol::{
     TaskStatus, TaskSupport, Tool,
 };
 use crate::router::CompletionTarget;
+use tower::ServiceExt;
+
+/// The handshake-era session of a request, if any.
+pub(crate) type SessionRef = Option<Arc<Session>>;
 
 /// A handshake-era session's negotiated facts.
 #[derive(Debug)]
-struct Session {
+pub(crate) struct Session {
     version: ProtocolVersion,
     capabilities: Arc<ClientCapabilities>,
     client_info: Option<Arc<Implementation>>,
@@ -80,7 +86,8 @@ pub struct Connection {
     mode: Mutex<Mode>,
     peer: Arc<Peer>,
     log: Arc<LogThreshold>,
-    inflight: Mutex<HashMap<RequestId, (AbortHandle, CancellationToken)>>,
+    inflight: Mutex<HashMap<RequestId, (u64, AbortHandle, CancellationToken)>>,
+    serial: std::sync::atomic::AtomicU64,
     tracker: TaskTracker,
     shutdown: CancellationToken,
     subscriptions: Arc<Mutex<HashSet<String>>>,
@@ -88,6 +95,7 @@ pub struct Connection {
     initialized: std::sync::atomic::AtomicBool,
     /// Tasks created here are visible only to this owner.
     owner: String,
+    default_identity: Mutex<Option<Arc<Identity>>>,
 }
 
 impl std::fmt::Debug for Connection {
@@ -198,7 +206,7 @@ enum TaskStart {
 }
 
 /// What the modern era attaches to a request being served.
-struct ModernCall {
+pub(crate) struct ModernCall {
     envelope: Envelope,
 }
 
@@ -245,12 +253,14 @@ impl Connection {
             peer: Arc::new(Peer::default()),
             log: Arc::new(LogThreshold::default()),
             inflight: Mutex::new(HashMap::new()),
+            serial: std::sync::atomic::AtomicU64::new(0),
             tracker: TaskTracker::new(),
             shutdown: CancellationToken::new(),
             subscriptions: Arc::new(Mutex::new(HashSet::new())),
             unsolicited,
             initialized: std::sync::atomic::AtomicBool::new(false),
             owner: random_owner(),
+            default_identity: Mutex::new(None),
         }
     }
 
@@ -298,8 +308,15 @@ impl Connection {
     /// Handles one message from the client. Requests run concurrently on their own tasks and
     /// answer on `sink`; notifications and responses are handled at once.
     pub fn receive(self: &Arc<Self>, message: Message, sink: Sink) {
+        self.receive_with(message, sink, RequestMeta::default())
+    }
+
+    /// Like [`Connection::receive`], with what the transport knows about the request (the
+    /// authenticated identity, the client address, …).
+    pub fn receive_with(self: &Arc<Self>, message: Message, sink: Sink, meta: RequestMeta) {
+        let meta = self.with_default_identity(meta);
         match message {
-            Message::Request(req) => self.receive_request(req, sink),
+            Message::Request(req) => self.receive_request(req, sink, meta),
             Message::Notification(n) => self.receive_notification(n),
             Message::Response(r) => {
                 if let Some(id) = &r.id {
@@ -315,16 +332,40 @@ impl Connection {
     /// the transport to drive, so dropping it cancels the request (2026-07-28 over HTTP, where
     /// closing the response stream is the cancellation).
     pub fn receive_inline(self: &Arc<Self>, message: Message, sink: Sink) -> Option<BoxFuture<()>> {
+        self.receive_inline_with(message, sink, RequestMeta::default())
+    }
+
+    /// [`Connection::receive_inline`] with request metadata.
+    pub fn receive_inline_with(
+        self: &Arc<Self>,
+        message: Message,
+        sink: Sink,
+        meta: RequestMeta,
+    ) -> Option<BoxFuture<()>> {
+        let meta = self.with_default_identity(meta);
         match message {
             Message::Request(req) => {
                 let token = self.shutdown.child_token();
-                Some(self.request_future(req, sink, token))
+                Some(self.request_future(req, sink, token, meta))
             }
             other => {
-                self.receive(other, sink);
+                self.receive_with(other, sink, meta);
                 None
             }
         }
+    }
+
+    /// Every request on this connection is made by `identity` unless the transport says
+    /// otherwise (for example a local stdio server run by its user).
+    pub fn set_default_identity(&self, identity: Option<Identity>) {
+        *lock(&self.default_identity) = identity.map(Arc::new);
+    }
+
+    fn with_default_identity(&self, mut meta: RequestMeta) -> RequestMeta {
+        if meta.identity.is_none() {
+            meta.identity = lock(&self.default_identity).clone();
+        }
+        meta
     }
 
     /// Stops accepting work: listen streams end, and [`Connection::wait`] resolves once every
@@ -342,7 +383,7 @@ impl Connection {
     /// Cancels one in-flight request: its future is dropped and it is never answered.
     pub fn cancel(&self, id: &RequestId) -> bool {
         match lock(&self.inflight).remove(id) {
-            Some((abort, token)) => {
+            Some((_, abort, token)) => {
                 token.cancel();
                 abort.abort();
                 true
@@ -389,15 +430,27 @@ impl Connection {
         }
     }
 
-    fn receive_request(self: &Arc<Self>, req: Request, sink: Sink) {
+    fn receive_request(self: &Arc<Self>, req: Request, sink: Sink, meta: RequestMeta) {
         let id = req.id.clone();
         let token = self.shutdown.child_token();
-        let fut = self.request_future(req, sink, token.clone());
-        let handle = self.tracker.spawn(fut);
+        let fut = self.request_future(req, sink, token.clone(), meta);
+        let serial = self
+            .serial
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let conn = self.clone();
+        let task_id = id.clone();
+        // Inserted while holding the lock the task needs to remove it, so the entry exists
+        // before the task can end; the task removes only its own entry (a client may reuse an
+        // id once it has its response).
         let mut inflight = lock(&self.inflight);
-        if !handle.is_finished() {
-            inflight.insert(id, (handle.abort_handle(), token));
-        }
+        let handle = self.tracker.spawn(async move {
+            fut.await;
+            let mut inflight = lock(&conn.inflight);
+            if inflight.get(&task_id).is_some_and(|e| e.0 == serial) {
+                inflight.remove(&task_id);
+            }
+        });
+        inflight.insert(id, (serial, handle.abort_handle(), token));
     }
 
     /// Routes a request and returns the future that serves it and sends its answer.
@@ -406,6 +459,7 @@ impl Connection {
         req: Request,
         sink: Sink,
         token: CancellationToken,
+        meta: RequestMeta,
     ) -> BoxFuture<()> {
         let params_value: Option<Value> = req
             .params
@@ -497,10 +551,36 @@ impl Connection {
             Route::Handshake(session) => (None, Some(session)),
         };
         let conn = self.clone();
+        let era = match (&modern, &session) {
+            (Some(_), _) => Era::Modern,
+            (None, Some(s)) => Era::Handshake(s.version),
+            (None, None) => Era::Handshake(ProtocolVersion::LATEST_HANDSHAKE),
+        };
+        let service = self.shared.service.clone();
         Box::pin(async move {
             let id = req.id.clone();
-            let answer = conn.serve(req, sink.clone(), modern, session, token).await;
-            lock(&conn.inflight).remove(&id);
+            let mcp_request = McpRequest {
+                id: req.id.clone(),
+                method: req.method.clone(),
+                params: req
+                    .params
+                    .as_deref()
+                    .and_then(|p| serde_json::from_str(p.get()).ok()),
+                era,
+                meta,
+                dispatch: Some(Dispatch {
+                    conn: conn.clone(),
+                    req,
+                    sink: sink.clone(),
+                    modern,
+                    session,
+                    cancel: token,
+                }),
+            };
+            let answer = match service.oneshot(mcp_request).await {
+                Ok(answer) => answer,
+                Err(never) => match never {},
+            };
             if let Some(result) = answer {
                 let json = response_json(Some(&id), result);
                 let _ = sink
@@ -594,6 +674,7 @@ impl Connection {
         answers: JsonObject,
         cancel: CancellationToken,
         task_capable: bool,
+        identity: Option<Arc<Identity>>,
     ) -> Context {
         let progress_token = params
             .and_then(|p| p.get("_meta"))
@@ -646,18 +727,20 @@ impl Connection {
                 last_progress: Mutex::new(None),
                 task: std::sync::OnceLock::new(),
                 task_capable,
+                identity,
             }),
         }
     }
 
     /// Serves one request. `None` means "send nothing" (a listen stream that ended by cancel).
-    async fn serve(
+    pub(crate) async fn serve(
         &self,
         req: Request,
         sink: Sink,
         modern: Option<ModernCall>,
         session: Option<Arc<Session>>,
         cancel: CancellationToken,
+        meta: RequestMeta,
     ) -> Option<Result<Value, ErrorObject>> {
         let raw = req.params.as_deref();
         let params_value: Option<Value> = raw.and_then(|p| serde_json::from_str(p.get()).ok());
@@ -681,7 +764,7 @@ impl Connection {
                     json!({})
                 })
             }
-            "tools/list" => self.list_tools(&registry, raw, era),
+            "tools/list" => self.list_tools(&registry, raw, era, &meta),
             "prompts/list" => self
                 .list(raw, "prompts", &registry.prompts, |p| &p.prompt)
                 .map(|(items, next)| json!({"prompts": items, "nextCursor": next})),
@@ -713,6 +796,7 @@ impl Connection {
                     session.as_ref(),
                     &req.id,
                     cancel.clone(),
+                    &meta,
                 )
                 .await
             }
@@ -733,6 +817,7 @@ impl Connection {
                     modern.as_ref(),
                     session.as_ref(),
                     cancel,
+                    &meta,
                 )
                 .await
             }
@@ -841,8 +926,24 @@ impl Connection {
         registry: &Registry,
         raw: Option<&RawValue>,
         era: Era,
+        meta: &RequestMeta,
     ) -> Result<Value, ErrorObject> {
-        let (page, next) = self.page(raw, "tools", &registry.tools)?;
+        // Tools the caller may not call are left out when the server hides them.
+        let visible: Vec<Arc<crate::router::ToolDef>>;
+        let tools_all = if self.shared.config.hide_forbidden_tools
+            && registry.tools.iter().any(|t| !t.scopes.is_empty())
+        {
+            visible = registry
+                .tools
+                .iter()
+                .filter(|t| missing_scopes(&t.scopes, meta).is_empty())
+                .cloned()
+                .collect();
+            &visible
+        } else {
+            &registry.tools
+        };
+        let (page, next) = self.page(raw, "tools", tools_all)?;
         let tools: Vec<Value> = page
             .iter()
             .map(|t| to_value(tool_for_era(&t.tool, era)))
@@ -860,6 +961,7 @@ impl Connection {
         session: Option<&Arc<Session>>,
         id: &RequestId,
         cancel: CancellationToken,
+        meta: &RequestMeta,
     ) -> Result<Value, ErrorObject> {
         let params: CompleteParams = parse_required(raw)?;
         let target = match &params.reference {
@@ -912,23 +1014,33 @@ impl Connection {
                     JsonObject::new(),
                     cancel,
                     false,
+                    meta.identity.clone(),
                 );
                 let parts = RequestParts {
                     arguments,
                     uri: None,
-                    context,
+                    context: context.clone(),
                 };
-                match AssertUnwindSafe((def.handler)(parts, ()))
-                    .catch_unwind()
-                    .await
-                {
-                    Ok(Ok(c)) => c?,
-                    Ok(Err(rejection)) => return Err(rejection.error_object()),
-                    Err(_) => {
-                        return Err(err(
-                            ErrorCode::INTERNAL_ERROR,
-                            "the completion handler panicked",
-                        ))
+                let fut = AssertUnwindSafe((def.handler)(parts, ())).catch_unwind();
+                match run_round(fut, &context).await {
+                    Round::Done(Ok(Ok(c))) => c?,
+                    Round::Done(Ok(Err(rejection))) => return Err(rejection.error_object()),
+                    Round::Done(Err(_)) => {
+                        return Err(err(ErrorCode::INTERNAL_ERROR, "the completion handler panicked"))
+                    }
+                    // completion/complete has no input_required result in 2026-07-28.
+                    Round::Interrupted(i) => {
+                        return Err(match i.missing_capability {
+                            Some(required) => err(
+                                ErrorCode::MISSING_CAPABILITY,
+                                format!("this request needs a client capability it did not declare: {required}"),
+                            )
+                            .with_data(json!({"requiredCapabilities": required})),
+                            None => err(
+                                ErrorCode::INTERNAL_ERROR,
+                                "the completion handler asked the client for input, which completion/complete cannot do in the 2026-07-28 protocol",
+                            ),
+                        })
                     }
                 }
             }
@@ -954,6 +1066,7 @@ impl Connection {
         modern: Option<&ModernCall>,
         session: Option<&Arc<Session>>,
         cancel: CancellationToken,
+        meta: &RequestMeta,
     ) -> Result<Value, ErrorObject> {
         // Name (or URI), arguments, and the 2026-07-28 retry fields, whatever the method.
         let mut task_hint = None;
@@ -1000,6 +1113,14 @@ impl Connection {
                 answers.extend(responses);
             }
         }
+        if method == "tools/call" {
+            if let Some(def) = registry.tool(&name) {
+                let missing = missing_scopes(&def.scopes, meta);
+                if !missing.is_empty() {
+                    return Err(forbidden(&name, &def.scopes, &missing));
+                }
+            }
+        }
         let task_mode = match (method, registry.tool(&name)) {
             ("tools/call", Some(def)) => {
                 self.task_mode(def, modern, session, task_hint.as_ref())?
@@ -1020,6 +1141,7 @@ impl Connection {
             answers,
             cancel,
             task_mode.is_some(),
+            meta.identity.clone(),
         );
         let era = context.era();
 
@@ -1497,6 +1619,27 @@ impl Connection {
             }
         }
     }
+}
+
+/// The scopes of `required` the caller lacks (all of them when nobody is authenticated).
+fn missing_scopes(required: &[String], meta: &RequestMeta) -> Vec<String> {
+    match &meta.identity {
+        Some(id) => id.missing_scopes(required),
+        None => required.to_vec(),
+    }
+}
+
+/// The error for a call without the scopes it needs (HTTP maps it to 403).
+fn forbidden(name: &str, required: &[String], missing: &[String]) -> ErrorObject {
+    err(
+        ErrorCode::FORBIDDEN,
+        format!(
+            "insufficient_scope: {name:?} needs the scope(s) {}; the caller lacks {}",
+            required.join(" "),
+            missing.join(" ")
+        ),
+    )
+    .with_data(json!({"requiredScopes": required, "missingScopes": missing}))
 }
 
 fn declares_tasks(caps: &ClientCapabilities) -> bool {

@@ -14,6 +14,7 @@
 
 mod dispatch;
 pub(crate) mod seal;
+mod service;
 pub(crate) mod tasks;
 
 use std::collections::HashMap;
@@ -23,6 +24,7 @@ use std::time::Duration;
 use tokio::sync::broadcast;
 
 pub use dispatch::Connection;
+pub use service::{Handlers, McpRequest, McpResponse};
 pub use tasks::{
     InMemoryTaskStore, TaskConfig, TaskFuture, TaskRecord, TaskStore, TaskStoreError,
     TASKS_EXTENSION,
@@ -85,6 +87,8 @@ pub struct ServerConfig {
     pub change_buffer: usize,
     /// Task lifetimes and polling.
     pub tasks: TaskConfig,
+    /// Leave tools the caller lacks the scopes for out of `tools/list`.
+    pub hide_forbidden_tools: bool,
 }
 
 impl Default for ServerConfig {
@@ -95,6 +99,7 @@ impl Default for ServerConfig {
             request_state_ttl: Duration::from_secs(15 * 60),
             change_buffer: 64,
             tasks: TaskConfig::default(),
+            hide_forbidden_tools: true,
         }
     }
 }
@@ -134,6 +139,7 @@ pub(crate) struct Shared {
     pub(crate) config: ServerConfig,
     pub(crate) changes: broadcast::Sender<ListChanged>,
     pub(crate) tasks: Arc<tasks::TaskRuntime>,
+    pub(crate) service: service::Stack,
 }
 
 impl Shared {
@@ -260,6 +266,7 @@ impl Server {
                 )),
                 config,
                 changes,
+                service: service::Stack::new(service::Handlers),
             }),
         }
     }
@@ -299,6 +306,37 @@ impl Server {
                 Server { shared }
             }
         }
+    }
+
+    /// Wraps the request handling in a `tower::Layer` (over [`McpRequest`]s). Layers added
+    /// later wrap the earlier ones, so the last one added sees requests first.
+    pub fn layer<L>(self, layer: L) -> Self
+    where
+        L: tower::Layer<service::Stack>,
+        L::Service: tower::Service<McpRequest, Response = McpResponse, Error = std::convert::Infallible>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        <L::Service as tower::Service<McpRequest>>::Future: Send + 'static,
+    {
+        match Arc::try_unwrap(self.shared) {
+            Ok(mut s) => {
+                s.service = service::Stack::new(layer.layer(s.service.clone()));
+                Server {
+                    shared: Arc::new(s),
+                }
+            }
+            Err(shared) => {
+                tracing::warn!("Server::layer called after the server was shared; layer not added");
+                Server { shared }
+            }
+        }
+    }
+
+    /// The scopes a tool requires, if the tool exists.
+    pub fn tool_scopes(&self, name: &str) -> Option<Vec<String>> {
+        self.shared.registry().tool(name).map(|t| t.scopes.clone())
     }
 
     /// A handle for changing the catalogue while serving.
