@@ -6,6 +6,7 @@ pub mod context;
 pub mod era;
 pub mod extract;
 pub mod handler;
+pub mod identity;
 pub mod jsonrpc;
 pub mod protocol;
 pub mod response;
