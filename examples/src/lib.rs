@@ -12,7 +12,23 @@ pub enum Cli {
     Http(SocketAddr),
 }
 
-const USAGE: &str = "usage: <server> [--stdio | --http ADDR]\n\n  --stdio      serve on stdin/stdout (default)\n  --http ADDR  serve Streamable HTTP on ADDR, e.g. 127.0.0.1:8080, at /mcp";
+const USAGE: &str = "usage: <server> [--stdio | --http ADDR [--stateless] [--json]]\n\n  --stdio      serve on stdin/stdout (default)\n  --http ADDR  serve Streamable HTTP on ADDR, e.g. 127.0.0.1:8080, at /mcp\n  --stateless  (HTTP) handshake era without sessions\n  --json       (HTTP) answer with plain JSON, never SSE";
+
+/// HTTP options given on the command line (`--stateless`, `--json`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HttpFlags {
+    /// `--stateless`: no sessions in the handshake era.
+    pub stateless: bool,
+    /// `--json`: JSON responses only.
+    pub json: bool,
+}
+
+static HTTP_FLAGS: std::sync::OnceLock<HttpFlags> = std::sync::OnceLock::new();
+
+/// The HTTP flags of the last [`Cli::parse`].
+pub fn http_flags() -> HttpFlags {
+    HTTP_FLAGS.get().copied().unwrap_or_default()
+}
 
 impl Cli {
     /// Parses `std::env::args`.
@@ -24,9 +40,12 @@ impl Cli {
     pub fn parse_from(args: impl IntoIterator<Item = String>) -> io::Result<Cli> {
         let mut args = args.into_iter();
         let mut cli = Cli::Stdio;
+        let mut flags = HttpFlags::default();
         while let Some(arg) = args.next() {
             match arg.as_str() {
                 "--stdio" => cli = Cli::Stdio,
+                "--stateless" => flags.stateless = true,
+                "--json" => flags.json = true,
                 "--http" => {
                     let addr = args
                         .next()
@@ -43,6 +62,7 @@ impl Cli {
                 other => return Err(bad(&format!("unknown argument {other:?}"))),
             }
         }
+        let _ = HTTP_FLAGS.set(flags);
         Ok(cli)
     }
 }
@@ -69,7 +89,10 @@ pub async fn serve_http(router: mcp_core::Router, addr: SocketAddr) -> io::Resul
     use mcp_transport::http::{serve_with, shutdown_signal, Allowlist, HttpConfig, McpService};
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
-    let mut config = HttpConfig::default();
+    let flags = http_flags();
+    let mut config = HttpConfig::default()
+        .stateless(flags.stateless)
+        .json_response(flags.json);
     if !bound.ip().is_loopback() {
         config = config.allow(Allowlist::with_hosts([bound.ip().to_string()]));
     }
