@@ -100,3 +100,28 @@ pub async fn serve_http(router: mcp_core::Router, addr: SocketAddr) -> io::Resul
     let service = McpService::new(mcp_core::Server::new(router), config);
     serve_with(service, listener, shutdown_signal()).await
 }
+
+/// The book's code blocks (docs/*.md) and the README, compiled and run as doctests.
+#[cfg(doctest)]
+mod book {
+    #[doc = include_str!("../../README.md")]
+    struct Readme;
+    #[doc = include_str!("../../docs/getting-started.md")]
+    struct GettingStarted;
+    #[doc = include_str!("../../docs/tools.md")]
+    struct Tools;
+    #[doc = include_str!("../../docs/resources-and-prompts.md")]
+    struct ResourcesAndPrompts;
+    #[doc = include_str!("../../docs/context.md")]
+    struct Context;
+    #[doc = include_str!("../../docs/transports.md")]
+    struct Transports;
+    #[doc = include_str!("../../docs/testing.md")]
+    struct Testing;
+    #[doc = include_str!("../../docs/tasks.md")]
+    struct Tasks;
+    #[doc = include_str!("../../docs/clients.md")]
+    struct Clients;
+    #[doc = include_str!("../../docs/migrating-from-rmcp.md")]
+    struct MigratingFromRmcp;
+}
