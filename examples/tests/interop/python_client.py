@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import os
 import sys
 import traceback
 import warnings
@@ -132,7 +133,7 @@ class Runner:
             self.record(name, True, detail or "")
 
 
-async def run(mode: str, command: list[str], step_timeout: float) -> Runner:
+async def run(mode: str, command: list[str], step_timeout: float, overall_timeout: float) -> Runner:
     rec = Recorder()
     runner = Runner(step_timeout)
 
@@ -167,7 +168,9 @@ async def run(mode: str, command: list[str], step_timeout: float) -> Runner:
         else:
             rec.notifications.append(getattr(getattr(message, "root", message), "method", type(message).__name__))
 
-    server = StdioServerParameters(command=command[0], args=command[1:])
+    # The SDK passes only a small allow-list of variables by default; hand the
+    # server our whole environment (RUST_LOG, RUST_BACKTRACE, ...).
+    server = StdioServerParameters(command=command[0], args=command[1:], env=dict(os.environ))
     client = Client(
         server,
         mode=mode,
@@ -184,22 +187,27 @@ async def run(mode: str, command: list[str], step_timeout: float) -> Runner:
         cache=None,
     )
 
-    try:
-        with anyio.fail_after(step_timeout):
-            await client.__aenter__()
-    except BaseException as e:  # noqa: BLE001 - report whatever broke the connect
-        detail = "".join(traceback.format_exception(e, limit=8)).rstrip().replace("\n", "\n    ")
-        runner.record(f"connect (mode={mode})", False, f"could not connect to {command!r}:\n    {detail}")
-        return runner
+    connected = False
+
+    async def body() -> None:
+        nonlocal connected
+        with anyio.fail_after(overall_timeout):
+            async with client:
+                connected = True
+                await run_checks(client, mode, rec, runner)
 
     try:
-        await run_checks(client, mode, rec, runner)
-    finally:
-        try:
-            with anyio.move_on_after(10):
-                await client.__aexit__(None, None, None)
-        except BaseException as e:  # noqa: BLE001
-            runner.record("disconnect", False, f"{type(e).__name__}: {e}")
+        await body()
+    except BaseException as e:  # noqa: BLE001 - report whatever broke the connection
+        if isinstance(e, KeyboardInterrupt):
+            raise
+        detail = "".join(traceback.format_exception(e, limit=8)).rstrip().replace("\n", "\n    ")
+        if isinstance(e, TimeoutError):
+            detail = f"the whole run exceeded {overall_timeout:.0f} s"
+        if connected:
+            runner.record("session", False, f"the connection failed mid-run:\n    {detail}")
+        else:
+            runner.record("connect", False, f"could not connect to {command!r} (mode={mode}):\n    {detail}")
     return runner
 
 
@@ -453,11 +461,20 @@ async def run_checks(client: Client, mode: str, rec: Recorder, runner: Runner) -
 
     await runner.check("completion/complete ref/prompt test_prompt_with_arguments arg1", completion)
 
+    # ---- framing ------------------------------------------------------------
+    async def clean_stream() -> str:
+        faults = [n for n in rec.notifications if n.startswith("transport exception")]
+        ensure(not faults, f"the client saw unparsable messages on the server's stdout: {faults[:3]}")
+        return f"{len(rec.notifications)} notifications, no transport faults"
+
+    await runner.check("stdout carried only valid JSON-RPC", clean_stream)
+
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mode", choices=("legacy", "auto"), required=True)
     parser.add_argument("--timeout", type=float, default=30.0, help="per-check timeout in seconds")
+    parser.add_argument("--overall-timeout", type=float, default=100.0, help="whole-run timeout in seconds")
     parser.add_argument("command", nargs=argparse.REMAINDER, help="-- SERVER_CMD [ARGS...]")
     args = parser.parse_args()
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
@@ -465,7 +482,7 @@ def main() -> int:
         parser.error("missing the server command (after --)")
 
     print(f"python MCP client interop: mode={args.mode} server={command!r}", flush=True)
-    runner = anyio.run(run, args.mode, command, args.timeout)
+    runner = anyio.run(run, args.mode, command, args.timeout, args.overall_timeout)
     print(f"{runner.passed} passed, {runner.failed} failed", flush=True)
     return 0 if runner.failed == 0 and runner.passed > 0 else 1
 
