@@ -1388,8 +1388,8 @@ impl Connection {
             match run_round(&mut fut, context).await {
                 Round::Done(run) => {
                     if !mode.required {
-                        return Ok(to_value(result_for_era(run.into_sync_result(), era))
-                            .map_err(TaskStart::Error)?);
+                        return to_value(result_for_era(run.into_sync_result(), era))
+                            .map_err(TaskStart::Error);
                     }
                     // Finished at once but must be a task: a task born completed.
                     let record = self
