@@ -75,8 +75,10 @@ fn bad(msg: &str) -> io::Error {
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    use std::io::IsTerminal;
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(io::stderr().is_terminal())
         .with_writer(io::stderr)
         .try_init();
 }
@@ -99,6 +101,19 @@ pub async fn serve_http(router: mcp_core::Router, addr: SocketAddr) -> io::Resul
     eprintln!("listening on http://{bound}/mcp");
     let service = McpService::new(mcp_core::Server::new(router), config);
     serve_with(service, listener, shutdown_signal()).await
+}
+
+/// The whole `main` of an example server: logs to stderr, then serves `router` as the command
+/// line asks (stdio by default, `--http ADDR` for Streamable HTTP) on a new Tokio runtime.
+pub fn run(router: mcp_core::Router) -> io::Result<()> {
+    init_tracing();
+    let cli = Cli::parse()?;
+    tokio::runtime::Runtime::new()?.block_on(async move {
+        match cli {
+            Cli::Stdio => mcp_transport::stdio::serve(router).await,
+            Cli::Http(addr) => serve_http(router, addr).await,
+        }
+    })
 }
 
 /// The book's code blocks (docs/*.md) and the README, compiled and run as doctests.

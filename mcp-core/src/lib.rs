@@ -83,11 +83,12 @@ pub mod __private {
         fn register(router: Router<S>) -> Router<S>;
     }
 
-    /// The generated arguments of a `#[tool]`: deserialized as declared.
+    /// The generated arguments of a `#[tool]` (a struct with a field per parameter, so always
+    /// an object): deserialized as declared.
     #[derive(Debug)]
     pub struct Arguments<T>(pub T);
 
-    impl<S, T: DeserializeOwned + JsonSchema + ObjectArgs> FromRequest<S> for Arguments<T> {
+    impl<S, T: DeserializeOwned + JsonSchema> FromRequest<S> for Arguments<T> {
         fn from_request(parts: &mut RequestParts, _state: &S) -> Result<Self, Rejection> {
             let value = Value::Object(std::mem::take(&mut parts.arguments));
             crate::extract::deserialize_arguments(value).map(Arguments)
@@ -104,7 +105,7 @@ pub mod __private {
     #[derive(Debug)]
     pub struct StringArguments<T>(pub T);
 
-    impl<S, T: DeserializeOwned + JsonSchema + ObjectArgs> FromRequest<S> for StringArguments<T> {
+    impl<S, T: DeserializeOwned + JsonSchema> FromRequest<S> for StringArguments<T> {
         fn from_request(parts: &mut RequestParts, _state: &S) -> Result<Self, Rejection> {
             let mut args = std::mem::take(&mut parts.arguments);
             coerce_strings(&mut args, &object_schema::<T>());
