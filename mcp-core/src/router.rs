@@ -379,7 +379,11 @@ pub struct TemplateDef<S = ()> {
     pub(crate) template: ResourceTemplate,
     pub(crate) matcher: UriTemplate,
     pub(crate) handler: ResourceFn<S>,
+    pub(crate) list: Option<ListFn<S>>,
 }
+
+/// Lists the concrete resources a template serves (for `resources/list`).
+pub(crate) type ListFn<S> = ErasedHandler<S, Vec<Resource>>;
 
 impl<S> std::fmt::Debug for TemplateDef<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -413,6 +417,7 @@ impl<S: Send + Sync + 'static> TemplateDef<S> {
             },
             matcher,
             handler: erase(handler, defer_resource),
+            list: None,
         }
     }
 }
@@ -430,6 +435,39 @@ impl<S> TemplateDef<S> {
         self
     }
 
+    /// A display name.
+    pub fn title(mut self, t: impl Into<String>) -> Self {
+        self.template.title = Some(t.into());
+        self
+    }
+
+    /// A handler that lists the resources this template serves; they appear in
+    /// `resources/list` after the static resources. It takes the usual extractors (`State`,
+    /// `Context`) and returns any iterator of [`Resource`]s.
+    ///
+    /// ```
+    /// use mcp_core::protocol::{Resource, ResourceContents};
+    /// use mcp_core::{Args, Router, TemplateDef};
+    /// #[derive(serde::Deserialize, schemars::JsonSchema)]
+    /// struct Id { id: String }
+    /// async fn read(Args(i): Args<Id>) -> String { format!("item {}", i.id) }
+    /// async fn all() -> Vec<Resource> {
+    ///     (1..=3).map(|i| Resource::new(format!("items://{i}"), format!("item {i}"))).collect()
+    /// }
+    /// let r: Router = Router::new().resource_template(TemplateDef::new("items://{id}", "item", read).list(all));
+    /// # let _ = r;
+    /// ```
+    pub fn list<H, T, I>(mut self, handler: H) -> Self
+    where
+        S: Send + Sync + 'static,
+        H: Handler<T, S, Output = I>,
+        I: IntoIterator<Item = Resource> + Send + 'static,
+        T: 'static,
+    {
+        self.list = Some(erase(handler, |items: I| items.into_iter().collect()));
+        self
+    }
+
     fn bind(self, state: S) -> TemplateDef<()>
     where
         S: Clone + Send + Sync + 'static,
@@ -437,7 +475,8 @@ impl<S> TemplateDef<S> {
         TemplateDef {
             template: self.template,
             matcher: self.matcher,
-            handler: bind_state(self.handler, state),
+            handler: bind_state(self.handler, state.clone()),
+            list: self.list.map(|l| bind_state(l, state)),
         }
     }
 }

@@ -72,6 +72,30 @@ impl IntoToolResult for ContentBlock {
     }
 }
 
+macro_rules! block_result {
+    ($($ty:ident => $variant:ident),*) => {$(
+        impl IntoToolResult for crate::protocol::$ty {
+            fn into_tool_result(self) -> CallToolResult {
+                CallToolResult::success(vec![ContentBlock::$variant(self)])
+            }
+        }
+    )*};
+}
+
+block_result!(
+    TextContent => Text,
+    ImageContent => Image,
+    AudioContent => Audio,
+    ResourceLink => ResourceLink,
+    EmbeddedResource => Resource
+);
+
+impl IntoToolResult for ResourceContents {
+    fn into_tool_result(self) -> CallToolResult {
+        CallToolResult::success(vec![ContentBlock::resource(self)])
+    }
+}
+
 impl IntoToolResult for Vec<ContentBlock> {
     fn into_tool_result(self) -> CallToolResult {
         CallToolResult::success(self)

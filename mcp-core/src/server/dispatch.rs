@@ -768,6 +768,20 @@ impl Connection {
             "prompts/list" => self
                 .list(raw, "prompts", &registry.prompts, |p| &p.prompt)
                 .map(|(items, next)| json!({"prompts": items, "nextCursor": next})),
+            "resources/list" if registry.templates.iter().any(|t| t.list.is_some()) => {
+                let context = self.context(
+                    &req.id,
+                    None,
+                    sink.clone(),
+                    modern.as_ref(),
+                    session.as_ref(),
+                    JsonObject::new(),
+                    cancel.clone(),
+                    false,
+                    meta.identity.clone(),
+                );
+                self.list_all_resources(&registry, raw, context).await
+            }
             "resources/list" => self
                 .list(raw, "resources", &registry.resources, |r| &r.resource)
                 .map(|(items, next)| json!({"resources": items, "nextCursor": next})),
@@ -919,6 +933,43 @@ impl Connection {
             .map(|i| to_value(meta(i)))
             .collect::<Result<Vec<_>, _>>()?;
         Ok((values, next))
+    }
+
+    /// `resources/list` with template listings: the static resources, then each template's.
+    async fn list_all_resources(
+        &self,
+        registry: &Registry,
+        raw: Option<&RawValue>,
+        context: Context,
+    ) -> Result<Value, ErrorObject> {
+        let mut all: Vec<crate::protocol::Resource> = registry
+            .resources
+            .iter()
+            .map(|r| r.resource.clone())
+            .collect();
+        for t in &registry.templates {
+            let Some(list) = &t.list else { continue };
+            let parts = RequestParts {
+                arguments: JsonObject::new(),
+                uri: None,
+                context: context.clone(),
+            };
+            match AssertUnwindSafe(list(parts, ())).catch_unwind().await {
+                Ok(Ok(items)) => all.extend(items),
+                Ok(Err(rejection)) => return Err(rejection.error_object()),
+                Err(_) => {
+                    return Err(err(
+                        ErrorCode::INTERNAL_ERROR,
+                        format!(
+                            "listing the resources of {} failed (the handler panicked)",
+                            t.template.uri_template
+                        ),
+                    ))
+                }
+            }
+        }
+        let (page, next) = self.page(raw, "resources", &all)?;
+        Ok(json!({"resources": page, "nextCursor": next}))
     }
 
     fn list_tools(

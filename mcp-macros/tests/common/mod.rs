@@ -25,6 +25,10 @@ impl Client {
         let server = Server::new(router);
         let (tx, rx) = mpsc::channel(64);
         let conn = Connection::new(&server, tx);
+        // The caller holds every scope the test tools declare.
+        conn.set_default_identity(Some(
+            mcp_core::identity::Identity::new("macro-tests").with_scopes(["stats:read"]),
+        ));
         let mut client = Client {
             conn,
             next_id: 0,
