@@ -135,6 +135,8 @@ mod book {
     struct Testing;
     #[doc = include_str!("../../docs/tasks.md")]
     struct Tasks;
+    #[doc = include_str!("../../docs/security.md")]
+    struct Security;
     #[doc = include_str!("../../docs/clients.md")]
     struct Clients;
     #[doc = include_str!("../../docs/migrating-from-rmcp.md")]

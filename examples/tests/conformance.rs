@@ -84,7 +84,7 @@ fn run_suite(node: &str, suite: &str, url: &str, args: &[&str]) -> Run {
     let total = output
         .lines()
         .filter_map(|l| l.trim().strip_prefix("Total: "))
-        .last()
+        .next_back()
         .unwrap_or_else(|| panic!("no Total line in the suite output:\n{output}"))
         .to_owned();
     let nums: Vec<u64> = total

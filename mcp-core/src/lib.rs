@@ -2,12 +2,14 @@
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 #![doc(test(attr(deny(warnings))))]
 
+pub mod compose;
 pub mod context;
 pub mod era;
 pub mod extract;
 pub mod handler;
 pub mod identity;
 pub mod jsonrpc;
+pub mod layers;
 pub mod protocol;
 pub mod response;
 pub mod router;

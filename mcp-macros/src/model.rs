@@ -40,7 +40,7 @@ const PROMPT_KEYS: &[&str] = &["name", "title", "description", "crate"];
 const RESOURCE_KEYS: &[&str] = &["name", "title", "description", "mime_type", "list", "crate"];
 
 /// Extractor types recognised by name (the last path segment).
-const EXTRACTORS: &[&str] = &["Context", "State", "Uri", "Args", "Completing"];
+const EXTRACTORS: &[&str] = &["Context", "State", "Uri", "Args", "Completing", "Identity"];
 
 impl Kind {
     pub(crate) fn attr(self) -> &'static str {

@@ -21,9 +21,19 @@
 //! | feature | default | what it adds |
 //! |---------|---------|--------------|
 //! | `stdio` | yes     | newline-delimited JSON-RPC over stdin/stdout or any `AsyncRead + AsyncWrite` |
+//! | `auth`  | yes     | OAuth 2.1 resource server for HTTP: bearer JWTs (JWKS), RFC 9728 metadata, scopes |
 
 #[cfg(feature = "stdio")]
 pub mod stdio;
 
 #[cfg(feature = "http")]
 pub mod http;
+
+#[cfg(feature = "auth")]
+pub mod auth;
+
+#[cfg(feature = "client")]
+pub mod client;
+
+#[cfg(feature = "http")]
+pub mod metrics;

@@ -246,6 +246,29 @@ impl Connection {
         Arc::new(conn)
     }
 
+    /// A handshake-era session continued on this instance (revived from a session store after
+    /// `initialize` ran elsewhere): like [`Connection::new`] after a successful `initialize`,
+    /// catalogue changes go to `unsolicited`.
+    pub fn resume_handshake(
+        server: &Server,
+        version: ProtocolVersion,
+        capabilities: ClientCapabilities,
+        client_info: Option<Implementation>,
+        unsolicited: Sink,
+    ) -> Arc<Connection> {
+        let conn = Self::bare(server, unsolicited);
+        *lock(&conn.mode) = Mode::Handshake(Arc::new(Session {
+            version,
+            capabilities: Arc::new(capabilities),
+            client_info: client_info.map(Arc::new),
+        }));
+        conn.initialized
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        let conn = Arc::new(conn);
+        conn.spawn_change_forwarder();
+        conn
+    }
+
     fn bare(server: &Server, unsolicited: Sink) -> Connection {
         Connection {
             shared: server.shared.clone(),
@@ -372,6 +395,13 @@ impl Connection {
     /// in-flight request has answered.
     pub fn close(&self) {
         self.shutdown.cancel();
+        self.tracker.close();
+    }
+
+    /// Stops taking new requests without cancelling the ones in flight: [`Connection::wait`]
+    /// then resolves when they have answered (graceful shutdown; [`Connection::close`] after
+    /// the grace period cancels what is left).
+    pub fn drain(&self) {
         self.tracker.close();
     }
 

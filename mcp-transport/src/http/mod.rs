@@ -1,14 +1,20 @@
 //! Streamable HTTP: one endpoint (default `/mcp`) serving both protocol eras.
 //!
 //! [`McpService`] is a tower `Service` over `http::Request`s, so it mounts anywhere a tower
-//! service does (axum's `Router::route_service`, for one). [`serve`] runs it on a socket with
-//! graceful shutdown.
+//! service does (axum's `Router::route_service`, for one; see the `axum-mount` example). [`serve`]
+//! runs it on a socket with graceful shutdown: on ctrl-c or SIGTERM it stops accepting, ends
+//! idle streams, lets calls in flight finish up to a deadline, then returns. Mounted elsewhere,
+//! call [`McpService::shutdown`] when that server starts its own graceful shutdown.
 //!
 //! Secure by default: `Host` and `Origin` must be loopback names unless configured otherwise
 //! (403), bodies are capped at 4 MiB (413), wrong `Content-Type` is 415, an `Accept` without
-//! JSON and SSE is 406, other methods are 405, malformed JSON is 400 with `-32700`, slow
-//! clients meet header and body deadlines, every per-stream queue is bounded, and TCP_NODELAY
-//! is on.
+//! JSON and SSE is 406, other methods are 405, malformed JSON is 400 with `-32700`, JSON-RPC
+//! batches are refused except by 2025-03-26 sessions, slow clients meet header and body
+//! deadlines, every per-stream queue is bounded, and TCP_NODELAY is on (the last two deadlines
+//! and TCP_NODELAY are [`serve_with`]'s; a server you mount the service in brings its own).
+//!
+//! Refusals at the HTTP level carry a JSON-RPC error body with `-32600` (`-32603` for 5xx), so
+//! no SDK-internal code reaches the wire.
 //!
 //! ```no_run
 //! use mcp_core::{Args, Router, ToolDef};
@@ -34,7 +40,7 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 
@@ -47,8 +53,9 @@ use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full, Limited, StreamBody};
 use mcp_core::context::{Outgoing, OutgoingKind};
 use mcp_core::era::{claims_modern, Envelope};
+use mcp_core::identity::{Identity, RequestMeta};
 use mcp_core::jsonrpc::{ErrorCode, ErrorObject, Message, ParseError, RequestId};
-use mcp_core::protocol::{ClientCapabilities, ProtocolVersion};
+use mcp_core::protocol::{ClientCapabilities, InitializeParams, ProtocolVersion};
 use mcp_core::{Connection, Router, Server};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
@@ -81,15 +88,17 @@ pub struct HttpConfig {
     pub allow: Allowlist,
     /// The largest request body, in bytes (4 MiB).
     pub max_body_bytes: usize,
-    /// Answer handshake-era requests with plain JSON only, never SSE (notifications dropped).
+    /// Answer requests with plain JSON only, never SSE: notifications are dropped, and
+    /// handshake-era server→client requests travel on the session's GET stream.
     pub json_response: bool,
     /// Handshake era without sessions: no `Mcp-Session-Id` is minted or required.
     pub stateless: bool,
-    /// Sessions idle this long (no request, no open stream) are closed.
+    /// Sessions idle this long (no request, no open stream, no call in flight) are closed.
     pub session_idle_timeout: Duration,
     /// The most sessions at once; beyond it `initialize` gets 503.
     pub max_sessions: usize,
-    /// Messages queued per response stream before the handler waits.
+    /// Messages queued per response stream before the handler waits: a client that stops
+    /// reading stalls its own calls instead of growing server memory.
     pub stream_queue: usize,
     /// SSE keep-alive comment interval.
     pub keep_alive: Duration,
@@ -99,7 +108,8 @@ pub struct HttpConfig {
     pub header_read_timeout: Duration,
     /// The `retry` hint of the priming event, in milliseconds.
     pub sse_retry_ms: u64,
-    /// How long graceful shutdown waits for in-flight calls.
+    /// How long graceful shutdown waits for in-flight calls and their responses (applies to
+    /// [`serve_with`]).
     pub shutdown_grace: Duration,
     /// The endpoint path (applies to [`serve`]).
     pub path: String,
@@ -234,10 +244,16 @@ mod tokio_util_free {
 
 struct Inner {
     server: Server,
+    /// Serves stateless 2026-07-28 calls.
     modern: Arc<Connection>,
+    /// Serves 2026-07-28 `subscriptions/listen` streams, apart from calls so that shutdown can
+    /// end the streams without cancelling the calls.
+    listen: Arc<Connection>,
     config: HttpConfig,
     sessions: Sessions,
     shutdown: CancelFlag,
+    /// Whether the idle-session reaper runs (it needs a tokio runtime to start in).
+    reaper: std::sync::atomic::AtomicBool,
 }
 
 /// The Streamable HTTP endpoint as a tower `Service`.
@@ -264,18 +280,21 @@ impl std::fmt::Debug for McpService {
 }
 
 impl McpService {
-    /// A service for `server`. Must be called inside a tokio runtime (it starts the session
-    /// reaper).
+    /// A service for `server`. The idle-session reaper starts here when called inside a tokio
+    /// runtime, otherwise with the first request.
     pub fn new(server: Server, config: HttpConfig) -> Self {
         let modern = Connection::new_modern(&server);
+        let listen = Connection::new_modern(&server);
         let inner = Arc::new(Inner {
             server,
             modern,
+            listen,
             config,
             sessions: Sessions::default(),
             shutdown: CancelFlag::default(),
+            reaper: std::sync::atomic::AtomicBool::new(false),
         });
-        spawn_reaper(Arc::downgrade(&inner));
+        ensure_reaper(&inner);
         McpService { inner }
     }
 
@@ -284,13 +303,29 @@ impl McpService {
         Self::new(Server::new(router), HttpConfig::default())
     }
 
-    /// Ends every session and stream (graceful shutdown's first step).
+    /// Starts a graceful shutdown: idle streams (handshake-era GET streams, 2026-07-28
+    /// `subscriptions/listen` streams) end now, new requests get 503 with `Retry-After`, and
+    /// calls in flight go on to their answers. [`serve_with`] calls this when its shutdown
+    /// future completes; call it yourself when the service is mounted in another server, then
+    /// [`McpService::close`] once that server's own graceful shutdown is over.
     pub fn shutdown(&self) {
         self.inner.shutdown.cancel();
+        self.inner.listen.close();
+    }
+
+    /// Ends everything at once: every session is closed and forgotten, and the cancellation
+    /// token of every call still running fires. The last step of a shutdown.
+    pub fn close(&self) {
+        self.shutdown();
         for s in self.inner.sessions.drain() {
             s.connection.close();
         }
         self.inner.modern.close();
+    }
+
+    /// Whether [`McpService::shutdown`] was called.
+    pub fn is_shutting_down(&self) -> bool {
+        self.inner.shutdown.is_cancelled()
     }
 
     /// How many handshake-era sessions are open.
@@ -329,10 +364,19 @@ where
     }
 }
 
-fn spawn_reaper(inner: Weak<Inner>) {
+/// Starts the idle-session reaper once, if a runtime is at hand.
+fn ensure_reaper(inner: &Arc<Inner>) {
+    use std::sync::atomic::Ordering;
+    if inner.reaper.load(Ordering::Relaxed) {
+        return;
+    }
     let Ok(rt) = tokio::runtime::Handle::try_current() else {
         return;
     };
+    if inner.reaper.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    let inner = Arc::downgrade(inner);
     rt.spawn(async move {
         loop {
             let period = match inner.upgrade() {
@@ -389,17 +433,14 @@ fn rpc_error(status: StatusCode, id: Option<&RequestId>, error: ErrorObject) -> 
     )
 }
 
+/// A refusal at the HTTP level, with a JSON-RPC error body so clients can read it. Only
+/// codes the specifications define go on the wire: `-32600` for a request the transport will
+/// not take, `-32603` for a server-side failure (the HTTP status carries the detail).
 fn http_error(status: StatusCode, message: &str) -> Response<Body> {
-    let code = if status == StatusCode::BAD_REQUEST {
-        ErrorCode::INVALID_REQUEST
+    let code = if status.is_server_error() {
+        ErrorCode::INTERNAL_ERROR
     } else {
-        ErrorCode(-32000 - i64::from(status.as_u16() % 1000))
-    };
-    // Keep SDK-internal codes off the wire: HTTP-level refusals carry -32600.
-    let code = if code.0 < -32000 && code.0 > -32100 && code != ErrorCode::INVALID_REQUEST {
         ErrorCode::INVALID_REQUEST
-    } else {
-        code
     };
     rpc_error(status, None, ErrorObject::new(code, message))
 }
@@ -445,12 +486,18 @@ fn accepts(headers: &HeaderMap, json: bool, sse: bool) -> bool {
     for v in headers.get_all(header::ACCEPT) {
         let Ok(v) = v.to_str() else { continue };
         for part in v.split(',') {
-            let t = part
-                .split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase();
+            let mut pieces = part.split(';');
+            let t = pieces.next().unwrap_or("").trim().to_ascii_lowercase();
+            // `q=0` means "not acceptable".
+            let refused = pieces.any(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
+            if refused {
+                continue;
+            }
             match t.as_str() {
                 "*/*" => {
                     has_json = true;
@@ -471,7 +518,12 @@ where
     B::Data: Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    if let Err(refusal) = security::check(&inner.config.allow, req.headers()) {
+    ensure_reaper(&inner);
+    if let Err(refusal) = security::check(
+        &inner.config.allow,
+        req.headers(),
+        req.uri().authority().map(|a| a.as_str()),
+    ) {
         let what = match refusal {
             security::Refusal::Host => "Forbidden: the Host header is not an allowed host name",
             security::Refusal::Origin => "Forbidden: the Origin header is not an allowed origin",
@@ -480,8 +532,15 @@ where
     }
     match *req.method() {
         Method::POST => post(inner, req).await,
-        Method::GET => get(inner, req.headers()).await,
-        Method::DELETE => delete(inner, req.headers()).await,
+        Method::GET if inner.shutdown.is_cancelled() => shutting_down(),
+        Method::GET => {
+            let meta = request_meta(&req);
+            get(inner, req.headers(), &meta).await
+        }
+        Method::DELETE => {
+            let meta = request_meta(&req);
+            delete(inner, req.headers(), &meta).await
+        }
         _ => with_allow(
             http_error(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -561,10 +620,15 @@ where
             "Unsupported media type: Content-Type must be application/json",
         );
     }
+    // The caller an authentication layer (`auth::BearerAuth`) established, for the runtime.
+    let meta = request_meta(&req);
     let (headers, bytes) = match read_body(&inner, req).await {
         Ok(b) => b,
         Err(r) => return r,
     };
+    if is_batch(&bytes) {
+        return batch_post(inner, &bytes, &headers, meta).await;
+    }
     let message = match Message::parse(&bytes) {
         Ok(m) => m,
         Err(e @ ParseError::NotJson(_)) => {
@@ -597,9 +661,18 @@ where
     let claimed = claims_modern(params.as_ref());
     let is_initialize = message.method() == Some("initialize");
     if claimed || (header_is_modern && !is_initialize) {
-        return modern_post(&inner, message, params, &headers).await;
+        return modern_post(&inner, message, params, &headers, meta).await;
     }
-    legacy_post(inner, message, &headers).await
+    legacy_post(inner, message, &headers, meta).await
+}
+
+/// What the runtime learns about a request besides its body: the caller an authentication
+/// layer put in the extensions as `Arc<Identity>`.
+fn request_meta<B>(req: &Request<B>) -> RequestMeta {
+    RequestMeta {
+        identity: req.extensions().get::<Arc<Identity>>().cloned(),
+        ..RequestMeta::default()
+    }
 }
 
 // ---- 2026-07-28 -----------------------------------------------------------------------------
@@ -616,6 +689,7 @@ async fn modern_post(
     message: Message,
     params: Option<Value>,
     headers: &HeaderMap,
+    meta: RequestMeta,
 ) -> Response<Body> {
     let req = match message {
         Message::Request(r) => r,
@@ -655,9 +729,13 @@ async fn modern_post(
             }
         }
     }
+    if inner.shutdown.is_cancelled() {
+        return shutting_down();
+    }
     let listen = req.method == "subscriptions/listen";
+    let conn = if listen { &inner.listen } else { &inner.modern };
     let (tx, mut rx) = mpsc::channel::<Outgoing>(inner.config.stream_queue.max(1));
-    let Some(mut fut) = inner.modern.receive_inline(Message::Request(req), tx) else {
+    let Some(mut fut) = conn.receive_inline_with(Message::Request(req), tx, meta) else {
         return empty(StatusCode::ACCEPTED);
     };
     let mut done = false;
@@ -802,7 +880,40 @@ fn version_header_error(headers: &HeaderMap) -> Option<Response<Body>> {
     }
 }
 
-async fn session_for(inner: &Inner, headers: &HeaderMap) -> Result<Arc<Session>, Response<Body>> {
+/// A session another caller created is as unknown to this caller as a missing one.
+fn owned_by(s: &Session, meta: &RequestMeta) -> bool {
+    match s.subject.get() {
+        None => true,
+        Some(owner) => meta
+            .identity
+            .as_ref()
+            .is_some_and(|id| &id.subject == owner),
+    }
+}
+
+fn not_found_session() -> Response<Body> {
+    http_error(
+        StatusCode::NOT_FOUND,
+        "Not Found: unknown, expired or terminated session; initialize a new one",
+    )
+}
+
+async fn session_for(
+    inner: &Inner,
+    headers: &HeaderMap,
+    meta: &RequestMeta,
+) -> Result<Arc<Session>, Response<Body>> {
+    let s = session_lookup(inner, headers).await?;
+    if !owned_by(&s, meta) {
+        return Err(not_found_session());
+    }
+    Ok(s)
+}
+
+async fn session_lookup(
+    inner: &Inner,
+    headers: &HeaderMap,
+) -> Result<Arc<Session>, Response<Body>> {
     let sid = match security::single(headers, SESSION_HEADER) {
         Ok(Some(s)) => s.trim().to_owned(),
         Ok(None) => {
@@ -826,16 +937,30 @@ async fn session_for(inner: &Inner, headers: &HeaderMap) -> Result<Arc<Session>,
     if let Ok(Some(record)) = inner.config.session_store.get(&sid).await {
         if let Ok(version) = record.protocol_version.parse::<ProtocolVersion>() {
             let (utx, urx) = mpsc::channel(inner.config.stream_queue.max(1));
-            let conn = Connection::new_handshake(
+            let conn = Connection::resume_handshake(
                 &inner.server,
                 version,
                 record.client_capabilities.clone(),
-                utx,
+                record.client_info.clone(),
+                utx.clone(),
             );
-            let s = Arc::new(Session::new(sid.clone(), conn, version, urx));
-            if inner.sessions.insert(s.clone(), inner.config.max_sessions) {
+            let s = Arc::new(Session::new(sid.clone(), conn, version, (utx, urx)));
+            if let Some(subject) = record.subject.clone() {
+                let _ = s.subject.set(subject);
+            }
+            // A concurrent request may have revived it first: use that one.
+            if let Some(s) = inner
+                .sessions
+                .get_or_insert(s.clone(), inner.config.max_sessions)
+            {
+                s.touch();
                 return Ok(s);
             }
+            s.connection.close();
+            return Err(with_retry(http_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Service unavailable: too many open sessions; retry later",
+            )));
         }
     }
     Err(http_error(
@@ -844,67 +969,195 @@ async fn session_for(inner: &Inner, headers: &HeaderMap) -> Result<Arc<Session>,
     ))
 }
 
-async fn legacy_post(inner: Arc<Inner>, message: Message, headers: &HeaderMap) -> Response<Body> {
+/// The handshake version a sessionless request speaks: its header, else 2025-03-26.
+fn stateless_version(headers: &HeaderMap) -> ProtocolVersion {
+    security::single(headers, "mcp-protocol-version")
+        .ok()
+        .flatten()
+        .and_then(|v| v.trim().parse::<ProtocolVersion>().ok())
+        .filter(|v| v.is_handshake())
+        .unwrap_or(ProtocolVersion::V2025_03_26)
+}
+
+/// Whether a request is served without a session (stateless mode, no `Mcp-Session-Id`).
+fn is_sessionless(inner: &Inner, headers: &HeaderMap) -> bool {
+    inner.config.stateless
+        && security::single(headers, SESSION_HEADER)
+            .ok()
+            .flatten()
+            .is_none()
+}
+
+/// A throwaway handshake-era connection for one sessionless POST.
+fn stateless_connection(inner: &Inner, version: ProtocolVersion) -> Arc<Connection> {
+    let (utx, _urx) = mpsc::channel(1);
+    Connection::new_handshake(&inner.server, version, ClientCapabilities::default(), utx)
+}
+
+/// The connection (and session, if any) that serves a handshake-era POST.
+async fn connection_for(
+    inner: &Inner,
+    headers: &HeaderMap,
+    meta: &RequestMeta,
+) -> Result<(Arc<Connection>, Option<Arc<Session>>, ProtocolVersion), Response<Body>> {
+    if is_sessionless(inner, headers) {
+        let version = stateless_version(headers);
+        return Ok((stateless_connection(inner, version), None, version));
+    }
+    let session = session_for(inner, headers, meta).await?;
+    Ok((
+        session.connection.clone(),
+        Some(session.clone()),
+        session.version,
+    ))
+}
+
+fn with_session(r: Response<Body>, session: Option<&Arc<Session>>) -> Response<Body> {
+    match session {
+        Some(s) => set_session(r, &s.id),
+        None => r,
+    }
+}
+
+async fn legacy_post(
+    inner: Arc<Inner>,
+    message: Message,
+    headers: &HeaderMap,
+    meta: RequestMeta,
+) -> Response<Body> {
     if let Some(r) = version_header_error(headers) {
         return r;
     }
     if let Message::Request(req) = &message {
         if req.method == "initialize" {
-            return initialize(&inner, message).await;
+            return initialize(&inner, message, meta).await;
+        }
+        // Answers and notifications still flow during shutdown (an in-flight call may be
+        // waiting for the client's reply); new requests do not.
+        if inner.shutdown.is_cancelled() {
+            return shutting_down();
         }
     }
-    if inner.config.stateless
-        && security::single(headers, SESSION_HEADER)
-            .ok()
-            .flatten()
-            .is_none()
-    {
-        let version = security::single(headers, "mcp-protocol-version")
-            .ok()
-            .flatten()
-            .and_then(|v| v.trim().parse::<ProtocolVersion>().ok())
-            .unwrap_or(ProtocolVersion::V2025_03_26);
-        let (utx, _urx) = mpsc::channel(1);
-        let conn =
-            Connection::new_handshake(&inner.server, version, ClientCapabilities::default(), utx);
-        return match message {
-            Message::Request(req) => {
-                let (tx, rx) = mpsc::channel(inner.config.stream_queue.max(1));
-                conn.receive(Message::Request(req), tx);
-                respond_plain(&inner, rx, None).await
-            }
-            other => {
-                conn.receive(other, mpsc::channel(1).0);
-                empty(StatusCode::ACCEPTED)
-            }
-        };
-    }
-    let session = match session_for(&inner, headers).await {
-        Ok(s) => s,
+    let (conn, session, _) = match connection_for(&inner, headers, &meta).await {
+        Ok(c) => c,
         Err(r) => return r,
     };
     match message {
         Message::Request(req) => {
             let (tx, rx) = mpsc::channel(inner.config.stream_queue.max(1));
-            session.connection.receive(Message::Request(req), tx);
-            if inner.config.json_response {
-                return respond_plain(&inner, rx, Some(&session.id)).await;
-            }
-            respond_resumable(inner, session, rx).await
+            conn.receive_with(Message::Request(req), tx, meta);
+            respond(inner, session, rx, 1, false, Vec::new()).await
         }
         other => {
-            session.connection.receive(other, mpsc::channel(1).0);
-            set_session(empty(StatusCode::ACCEPTED), &session.id)
+            conn.receive_with(other, mpsc::channel(1).0, meta);
+            with_session(empty(StatusCode::ACCEPTED), session.as_ref())
         }
     }
 }
 
-async fn initialize(inner: &Inner, message: Message) -> Response<Body> {
+/// Whether a body is a JSON array (a JSON-RPC batch).
+fn is_batch(bytes: &[u8]) -> bool {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[')
+}
+
+/// A JSON-RPC batch: accepted from 2025-03-26 sessions (the one revision whose transport
+/// requires it), refused with 400 `-32600` by every other revision.
+async fn batch_post(
+    inner: Arc<Inner>,
+    bytes: &[u8],
+    headers: &HeaderMap,
+    meta: RequestMeta,
+) -> Response<Body> {
+    let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let items: Vec<Value> = match serde_json::from_slice(text) {
+        Ok(v) => v,
+        Err(e) => {
+            return rpc_error(
+                StatusCode::BAD_REQUEST,
+                None,
+                ErrorObject::new(ErrorCode::PARSE_ERROR, format!("Parse error: {e}")),
+            )
+        }
+    };
+    let refuse = |why: String| {
+        rpc_error(
+            StatusCode::BAD_REQUEST,
+            None,
+            ErrorObject::new(ErrorCode::INVALID_REQUEST, why),
+        )
+    };
+    let header_is_modern = security::single(headers, "mcp-protocol-version")
+        .ok()
+        .flatten()
+        .and_then(|v| v.trim().parse::<ProtocolVersion>().ok())
+        .is_some_and(|v| v.is_modern());
+    let claimed = items.iter().any(|i| claims_modern(i.get("params")));
+    if header_is_modern || claimed {
+        return refuse(
+            "Invalid request: 2026-07-28 takes exactly one JSON-RPC message per POST, not a batch"
+                .into(),
+        );
+    }
+    if let Some(r) = version_header_error(headers) {
+        return r;
+    }
+    if items.is_empty() {
+        return refuse("Invalid request: an empty JSON-RPC batch".into());
+    }
+    if items
+        .iter()
+        .any(|i| i.get("method").and_then(Value::as_str) == Some("initialize"))
+    {
+        return refuse("Invalid request: initialize must not be part of a JSON-RPC batch".into());
+    }
+    let (conn, session, version) = match connection_for(&inner, headers, &meta).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    if version != ProtocolVersion::V2025_03_26 {
+        return with_session(
+            refuse(format!(
+                "Invalid request: protocol version {} has no JSON-RPC batches (only 2025-03-26 does); send one message per POST",
+                version.as_str()
+            )),
+            session.as_ref(),
+        );
+    }
+    let mut answers = Vec::new();
+    let mut messages = Vec::new();
+    for item in items {
+        match Message::from_value(item) {
+            Ok(m) => messages.push(m),
+            Err(e) => answers.push(
+                json!({"jsonrpc": "2.0", "id": e.id(), "error": e.to_error_object()}).to_string(),
+            ),
+        }
+    }
+    let requests = messages
+        .iter()
+        .filter(|m| matches!(m, Message::Request(_)))
+        .count();
+    if requests > 0 && inner.shutdown.is_cancelled() {
+        return shutting_down();
+    }
+    let (tx, rx) = mpsc::channel(inner.config.stream_queue.max(1));
+    for m in messages {
+        match m {
+            Message::Request(r) => conn.receive_with(Message::Request(r), tx.clone(), meta.clone()),
+            other => conn.receive_with(other, mpsc::channel(1).0, meta.clone()),
+        }
+    }
+    drop(tx);
+    if requests == 0 && answers.is_empty() {
+        return with_session(empty(StatusCode::ACCEPTED), session.as_ref());
+    }
+    respond(inner, session, rx, requests, true, answers).await
+}
+
+async fn initialize(inner: &Inner, message: Message, meta: RequestMeta) -> Response<Body> {
     if inner.shutdown.is_cancelled() {
-        return with_retry(http_error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Service unavailable: the server is shutting down",
-        ));
+        return shutting_down();
     }
     let stateful = !inner.config.stateless;
     if stateful && inner.sessions.len() >= inner.config.max_sessions {
@@ -913,11 +1166,20 @@ async fn initialize(inner: &Inner, message: Message) -> Response<Body> {
             "Service unavailable: too many open sessions; retry later",
         ));
     }
+    // What the session store keeps about the client.
+    let declared = match &message {
+        Message::Request(r) => r
+            .params
+            .as_deref()
+            .and_then(|p| serde_json::from_str::<InitializeParams>(p.get()).ok()),
+        _ => None,
+    };
     let (utx, urx) = mpsc::channel(inner.config.stream_queue.max(1));
-    let conn = Connection::new(&inner.server, utx);
+    let conn = Connection::new(&inner.server, utx.clone());
     let (tx, mut rx) = mpsc::channel(4);
-    conn.receive(message, tx);
+    conn.receive_with(message, tx, meta.clone());
     let Some(answer) = rx.recv().await else {
+        conn.close();
         return http_error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "initialize was not answered",
@@ -933,14 +1195,16 @@ async fn initialize(inner: &Inner, message: Message) -> Response<Body> {
     }
     let id = new_session_id();
     if id.is_empty() {
+        conn.close();
         return http_error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "no secure random source to mint a session id",
         );
     }
-    let record = serde_json::from_str::<Value>(&answer.json).ok();
-    let _ = record;
-    let session = Arc::new(Session::new(id.clone(), conn, version, urx));
+    let session = Arc::new(Session::new(id.clone(), conn, version, (utx, urx)));
+    if let Some(identity) = &meta.identity {
+        let _ = session.subject.set(identity.subject.clone());
+    }
     if !inner
         .sessions
         .insert(session.clone(), inner.config.max_sessions)
@@ -951,10 +1215,16 @@ async fn initialize(inner: &Inner, message: Message) -> Response<Body> {
             "Service unavailable: too many open sessions; retry later",
         ));
     }
+    let (client_capabilities, client_info) = match declared {
+        Some(p) => (p.capabilities, Some(p.client_info)),
+        None => (ClientCapabilities::default(), None),
+    };
     let rec = SessionRecord {
         id: id.clone(),
         protocol_version: version.as_str().into(),
-        ..Default::default()
+        client_capabilities,
+        client_info,
+        subject: meta.identity.as_ref().map(|i| i.subject.clone()),
     };
     if let Err(e) = inner
         .config
@@ -967,65 +1237,131 @@ async fn initialize(inner: &Inner, message: Message) -> Response<Body> {
     set_session(json_body(StatusCode::OK, answer.json), &id)
 }
 
+fn shutting_down() -> Response<Body> {
+    with_retry(http_error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Service unavailable: the server is shutting down",
+    ))
+}
+
 fn with_retry(mut r: Response<Body>) -> Response<Body> {
     r.headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
     r
 }
 
-/// JSON when the answer comes first; otherwise an SSE stream without resumption.
-async fn respond_plain(
-    inner: &Inner,
+/// Answers the requests of one POST (one request, or the `expected` requests of a 2025-03-26
+/// batch, plus `answers` already made for its malformed members).
+///
+/// Plain JSON when nothing but the answers comes; an SSE stream as soon as a notification or a
+/// server→client request comes first (JSON-only mode drops those and never streams). A session
+/// gets a resumable stream; a sessionless request a plain one.
+async fn respond(
+    inner: Arc<Inner>,
+    session: Option<Arc<Session>>,
     mut rx: mpsc::Receiver<Outgoing>,
-    session: Option<&str>,
+    expected: usize,
+    batch: bool,
+    mut answers: Vec<String>,
 ) -> Response<Body> {
-    let json_only = inner.config.json_response;
-    loop {
-        let Some(first) = rx.recv().await else {
-            return http_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "the request ended without an answer",
-            );
-        };
-        if first.kind == OutgoingKind::Response {
-            let r = json_body(StatusCode::OK, first.json);
-            return match session {
-                Some(s) => set_session(r, s),
-                None => r,
-            };
-        }
-        if json_only {
-            continue;
-        }
-        let head = futures_util::stream::iter([sse::event(None, &first.json)]);
-        let rest = futures_util::stream::unfold((rx, false), |(mut rx, ended)| async move {
-            if ended {
-                return None;
+    // A session with a call in flight is not idle, whatever the client does meanwhile.
+    let _busy = session.as_ref().map(StreamGuard::new);
+    let mut got = 0;
+    let mut interjection = None;
+    while got < expected {
+        let Some(o) = rx.recv().await else { break };
+        if o.kind == OutgoingKind::Response {
+            answers.push(o.json);
+            got += 1;
+        } else if !inner.config.json_response {
+            interjection = Some(o);
+            break;
+        } else if o.kind == OutgoingKind::Request {
+            // JSON-only: a server→client request cannot ride this response; the session's GET
+            // stream carries it instead (notifications are dropped in this mode).
+            match &session {
+                Some(s) => {
+                    if s.unsolicited_tx.try_send(o).is_err() {
+                        tracing::warn!(session = %s.id, "GET stream queue full; a server request was dropped");
+                    }
+                }
+                None => tracing::debug!(
+                    "sessionless JSON-only request: a server→client request cannot be delivered"
+                ),
             }
-            let o = rx.recv().await?;
-            let end = o.kind == OutgoingKind::Response;
-            Some((sse::event(None, &o.json), (rx, end)))
-        });
-        return sse_response(head.chain(rest), session);
+        }
+    }
+    let Some(first) = interjection else {
+        let json = if batch {
+            (!answers.is_empty()).then(|| format!("[{}]", answers.join(",")))
+        } else {
+            answers.pop()
+        };
+        return match json {
+            Some(json) => with_session(json_body(StatusCode::OK, json), session.as_ref()),
+            None => with_session(
+                http_error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "the request ended without an answer",
+                ),
+                session.as_ref(),
+            ),
+        };
+    };
+    let head: Vec<Outgoing> = answers
+        .into_iter()
+        .map(|json| Outgoing {
+            kind: OutgoingKind::Response,
+            json,
+        })
+        .chain(std::iter::once(first))
+        .collect();
+    let remaining = expected - got;
+    match session {
+        Some(s) => resumable_stream(inner, s, head, rx, remaining),
+        None => plain_stream(&inner, head, rx, remaining),
     }
 }
 
-/// The handshake-era SSE response: events get ids and are kept in the event store; if the
-/// client drops the stream, the call goes on and the client can resume with `Last-Event-ID`.
-async fn respond_resumable(
+/// An SSE stream without event ids: `head`, then messages until `remaining` more answers.
+fn plain_stream(
+    inner: &Inner,
+    head: Vec<Outgoing>,
+    rx: mpsc::Receiver<Outgoing>,
+    remaining: usize,
+) -> Response<Body> {
+    let head = futures_util::stream::iter(head.into_iter().map(|o| sse::event(None, &o.json)));
+    let keep_alive = inner.config.keep_alive;
+    let tick = tokio::time::interval_at(tokio::time::Instant::now() + keep_alive, keep_alive);
+    let rest = futures_util::stream::unfold(
+        (rx, remaining, tick),
+        |(mut rx, left, mut tick)| async move {
+            if left == 0 {
+                return None;
+            }
+            tokio::select! {
+                o = rx.recv() => {
+                    let o = o?;
+                    let left = if o.kind == OutgoingKind::Response { left - 1 } else { left };
+                    Some((sse::event(None, &o.json), (rx, left, tick)))
+                }
+                _ = tick.tick() => Some((sse::keep_alive(), (rx, left, tick))),
+            }
+        },
+    );
+    sse_response(head.chain(rest), None)
+}
+
+/// The handshake-era SSE response of a session: events get ids and are kept in the event
+/// store; if the client drops the stream, the call goes on and the client can resume with
+/// `Last-Event-ID`.
+fn resumable_stream(
     inner: Arc<Inner>,
     session: Arc<Session>,
+    head: Vec<Outgoing>,
     mut rx: mpsc::Receiver<Outgoing>,
+    remaining: usize,
 ) -> Response<Body> {
-    let Some(first) = rx.recv().await else {
-        return http_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "the request ended without an answer",
-        );
-    };
-    if first.kind == OutgoingKind::Response {
-        return set_session(json_body(StatusCode::OK, first.json), &session.id);
-    }
     let stream_id = session.new_stream_id();
     let (sub_tx, sub_rx) = mpsc::channel::<(u64, Bytes)>(inner.config.stream_queue.max(1));
     session
@@ -1036,7 +1372,7 @@ async fn respond_resumable(
             stream_id.clone(),
             LiveStream {
                 subscriber: Some(sub_tx),
-                done: false,
+                appended: 0,
             },
         );
     let prime = (session.version >= ProtocolVersion::V2025_11_25)
@@ -1046,13 +1382,26 @@ async fn respond_resumable(
     let producer_session = session.clone();
     let producer_inner = inner.clone();
     let sid = stream_id.clone();
+    let busy = StreamGuard::new(&session);
     tokio::spawn(async move {
-        let mut next = Some(first);
-        while let Some(o) = match next.take() {
-            Some(o) => Some(o),
-            None => rx.recv().await,
-        } {
-            let is_response = o.kind == OutgoingKind::Response;
+        // Until the last answer is stored the session is busy, attached client or not.
+        let _busy = busy;
+        let mut head = head.into_iter();
+        let mut left = remaining;
+        loop {
+            let o = match head.next() {
+                Some(o) => o,
+                None if left == 0 => break,
+                None => match rx.recv().await {
+                    Some(o) => {
+                        if o.kind == OutgoingKind::Response {
+                            left -= 1;
+                        }
+                        o
+                    }
+                    None => break,
+                },
+            };
             let event_id = match producer_inner
                 .config
                 .event_store
@@ -1068,11 +1417,14 @@ async fn respond_resumable(
             let seq = store::parse_event_id(&event_id).map_or(0, |(_, n)| n);
             let bytes = sse::event(Some(&event_id), &o.json);
             let subscriber = {
-                let live = producer_session
+                let mut live = producer_session
                     .live
                     .lock()
                     .unwrap_or_else(|p| p.into_inner());
-                live.get(&sid).and_then(|l| l.subscriber.clone())
+                live.get_mut(&sid).and_then(|l| {
+                    l.appended = l.appended.max(seq);
+                    l.subscriber.clone()
+                })
             };
             if let Some(sub) = subscriber {
                 if sub.send((seq, bytes)).await.is_err() {
@@ -1082,28 +1434,25 @@ async fn respond_resumable(
                         .unwrap_or_else(|p| p.into_inner())
                         .get_mut(&sid)
                     {
-                        l.subscriber = None;
+                        // Only forget the subscriber that went away, not a newer one.
+                        if l.subscriber.as_ref().is_some_and(|s| s.is_closed()) {
+                            l.subscriber = None;
+                        }
                     }
                 }
             }
-            if is_response {
-                break;
-            }
         }
-        let mut live = producer_session
+        // Finished streams stay replayable through the event store; forget the live entry
+        // (dropping the subscriber ends the client's stream).
+        producer_session
             .live
             .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        if let Some(l) = live.get_mut(&sid) {
-            l.done = true;
-            l.subscriber = None;
-        }
-        // Finished streams stay replayable through the event store; forget the live entry.
-        live.remove(&sid);
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&sid);
     });
     let guard = StreamGuard::new(&session);
     let body = futures_util::stream::iter(prime)
-        .chain(subscriber_stream(sub_rx, 0, None))
+        .chain(subscriber_stream(sub_rx, 0, inner.config.keep_alive))
         .map(move |b| {
             let _ = &guard;
             b
@@ -1111,7 +1460,7 @@ async fn respond_resumable(
     sse_response(body, Some(&session.id))
 }
 
-/// Counts open streams so idle reaping leaves a session with a live stream alone.
+/// Counts open streams and calls in flight, so idle reaping leaves a busy session alone.
 struct StreamGuard(Arc<Session>);
 
 impl StreamGuard {
@@ -1131,30 +1480,29 @@ impl Drop for StreamGuard {
     }
 }
 
-/// Events from a live stream, skipping those already replayed (sequence <= `after`).
+/// Events from a live stream, skipping those already replayed (sequence <= `after`), with
+/// keep-alive comments while nothing comes.
 fn subscriber_stream(
     rx: mpsc::Receiver<(u64, Bytes)>,
     after: u64,
-    stop: Option<Arc<Inner>>,
+    keep_alive: Duration,
 ) -> impl Stream<Item = Bytes> + Send {
-    futures_util::stream::unfold((rx, stop), move |(mut rx, stop)| async move {
+    let tick = tokio::time::interval_at(tokio::time::Instant::now() + keep_alive, keep_alive);
+    futures_util::stream::unfold((rx, tick), move |(mut rx, mut tick)| async move {
         loop {
-            let item = match &stop {
-                Some(inner) => tokio::select! {
-                    i = rx.recv() => i,
-                    _ = inner.shutdown.cancelled() => None,
-                },
-                None => rx.recv().await,
+            let item = tokio::select! {
+                i = rx.recv() => i,
+                _ = tick.tick() => return Some((sse::keep_alive(), (rx, tick))),
             };
             let (seq, bytes) = item?;
             if seq > after || seq == 0 {
-                return Some((bytes, (rx, stop)));
+                return Some((bytes, (rx, tick)));
             }
         }
     })
 }
 
-async fn get(inner: Arc<Inner>, headers: &HeaderMap) -> Response<Body> {
+async fn get(inner: Arc<Inner>, headers: &HeaderMap, meta: &RequestMeta) -> Response<Body> {
     let has_session = security::single(headers, SESSION_HEADER)
         .ok()
         .flatten()
@@ -1171,7 +1519,7 @@ async fn get(inner: Arc<Inner>, headers: &HeaderMap) -> Response<Body> {
     if let Some(r) = version_header_error(headers) {
         return r;
     }
-    let session = match session_for(&inner, headers).await {
+    let session = match session_for(&inner, headers, meta).await {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -1204,18 +1552,21 @@ async fn resume(inner: Arc<Inner>, session: Arc<Session>, last: &str) -> Respons
     // Attach first, then replay: whatever is appended after the replay snapshot reaches the new
     // subscriber, and duplicates are dropped by sequence number.
     let (sub_tx, sub_rx) = mpsc::channel::<(u64, Bytes)>(inner.config.stream_queue.max(1));
-    let live = {
+    // `Some(n)`: the stream is still producing, and had handed on events up to `n` when we
+    // attached; everything after that reaches the new subscriber.
+    let attached = {
         let mut live = session.live.lock().unwrap_or_else(|p| p.into_inner());
-        match live.get_mut(stream_id) {
-            Some(l) if !l.done => {
-                l.subscriber = Some(sub_tx);
-                true
-            }
-            _ => false,
-        }
+        live.get_mut(stream_id).map(|l| {
+            l.subscriber = Some(sub_tx);
+            l.appended
+        })
     };
+    let live = attached.is_some();
     let replay = match inner.config.event_store.replay_after(last).await {
         Ok(Some(events)) => events,
+        // A live stream with nothing stored yet (the client resumes right after the priming
+        // event): nothing to replay, the rest comes live.
+        Ok(None) if after == 0 && attached == Some(0) => Vec::new(),
         Ok(None) => {
             return http_error(
                 StatusCode::NOT_FOUND,
@@ -1239,7 +1590,11 @@ async fn resume(inner: Arc<Inner>, session: Arc<Session>, last: &str) -> Respons
         .collect();
     let guard = StreamGuard::new(&session);
     let tail = if live {
-        Some(subscriber_stream(sub_rx, last_replayed, None))
+        Some(subscriber_stream(
+            sub_rx,
+            last_replayed,
+            inner.config.keep_alive,
+        ))
     } else {
         None
     };
@@ -1308,7 +1663,7 @@ async fn unsolicited_stream(
     sse_response(body, Some(&session.id))
 }
 
-async fn delete(inner: Arc<Inner>, headers: &HeaderMap) -> Response<Body> {
+async fn delete(inner: Arc<Inner>, headers: &HeaderMap, meta: &RequestMeta) -> Response<Body> {
     let sid = match security::single(headers, SESSION_HEADER) {
         Ok(Some(s)) => s.trim().to_owned(),
         _ => {
@@ -1321,9 +1676,12 @@ async fn delete(inner: Arc<Inner>, headers: &HeaderMap) -> Response<Body> {
             )
         }
     };
-    match inner.sessions.remove(&sid) {
-        Some(s) => {
-            end_session(&inner, &s).await;
+    match inner.sessions.get(&sid) {
+        Some(s) if !owned_by(&s, meta) => not_found_session(),
+        Some(_) => {
+            if let Some(s) = inner.sessions.remove(&sid) {
+                end_session(&inner, &s).await;
+            }
             empty(StatusCode::OK)
         }
         None => http_error(
@@ -1373,8 +1731,14 @@ pub async fn shutdown_signal() {
     }
 }
 
-/// Serves on a bound listener until `shutdown` completes: then stops accepting, ends idle
-/// streams, lets in-flight calls finish up to [`HttpConfig::shutdown_grace`], and returns.
+/// Serves on a bound listener until `shutdown` completes, then shuts down gracefully: it stops
+/// accepting connections, ends idle streams (GET streams, `subscriptions/listen`), answers new
+/// requests with 503, lets calls in flight finish and their responses go out for up to
+/// [`HttpConfig::shutdown_grace`], then closes every session and returns.
+///
+/// Each connection gets TCP_NODELAY, must deliver its request headers within
+/// [`HttpConfig::header_read_timeout`] (the first request's too, whatever the protocol), and
+/// requests other than [`HttpConfig::path`] get 404.
 pub async fn serve_with(
     service: McpService,
     listener: tokio::net::TcpListener,
@@ -1382,13 +1746,15 @@ pub async fn serve_with(
 ) -> io::Result<()> {
     use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
     use hyper_util::server::conn::auto::Builder;
+    use std::sync::atomic::{AtomicBool, Ordering};
 
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let header_timeout = service.inner.config.header_read_timeout;
     let mut builder = Builder::new(TokioExecutor::new());
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(service.inner.config.header_read_timeout);
+        .header_read_timeout(header_timeout);
     let path = service.inner.config.path.clone();
     let grace = service.inner.config.shutdown_grace;
     let mut shutdown = std::pin::pin!(shutdown);
@@ -1404,11 +1770,18 @@ pub async fn serve_with(
             },
             _ = &mut shutdown => break,
         };
-        let _ = stream.set_nodelay(true);
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!(%e, "could not set TCP_NODELAY");
+        }
         let svc = service.clone();
         let path = path.clone();
+        // hyper's header timeout starts once the protocol is known; a client that sends nothing
+        // (or a few bytes of an HTTP/2 preface) would otherwise hold the connection forever.
+        let started = Arc::new(AtomicBool::new(false));
+        let started_in_service = started.clone();
         let hyper_service =
             hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+                started_in_service.store(true, Ordering::Relaxed);
                 let svc = svc.clone();
                 let path = path.clone();
                 async move {
@@ -1424,30 +1797,33 @@ pub async fn serve_with(
         let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), hyper_service);
         let conn = graceful.watch(conn.into_owned());
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!(%e, "connection ended with an error");
+            let first_request_deadline = async {
+                tokio::time::sleep(header_timeout).await;
+                if started.load(Ordering::Relaxed) {
+                    std::future::pending::<()>().await;
+                }
+            };
+            tokio::select! {
+                r = conn => if let Err(e) = r {
+                    tracing::debug!(%e, "connection ended with an error");
+                },
+                _ = first_request_deadline => {
+                    tracing::debug!("no request within the header read timeout; closing the connection");
+                }
             }
         });
     }
     drop(listener);
-    // In-flight calls finish; idle streams (GET, listen) end now.
-    let modern = service.inner.modern.clone();
-    let sessions = service.inner.sessions.drain();
-    service.inner.shutdown.cancel();
-    modern.close();
-    for s in &sessions {
-        s.connection.close();
+    service.shutdown();
+    if tokio::time::timeout(grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            ?grace,
+            "calls still running at the end of the shutdown grace period"
+        );
     }
-    let wait_calls = async {
-        for s in &sessions {
-            s.connection.wait().await;
-        }
-        modern.wait().await;
-    };
-    let _ = tokio::time::timeout(grace, async {
-        wait_calls.await;
-        graceful.shutdown().await;
-    })
-    .await;
+    service.close();
     Ok(())
 }

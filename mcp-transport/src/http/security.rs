@@ -126,12 +126,23 @@ pub(crate) fn single<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'
     }
 }
 
-pub(crate) fn check(allow: &Allowlist, headers: &HeaderMap) -> Result<(), Refusal> {
+/// Checks `Host` (or, without one, the request target's authority, as HTTP/2 and absolute-form
+/// requests carry it) and `Origin`.
+pub(crate) fn check(
+    allow: &Allowlist,
+    headers: &HeaderMap,
+    authority: Option<&str>,
+) -> Result<(), Refusal> {
     match single(headers, "host") {
         Ok(Some(h)) if allow.host_allowed(h) => {}
-        // HTTP/2 carries the authority in the URI; hyper maps it to the URI, not a Host header.
         Ok(None) => {}
         _ => return Err(Refusal::Host),
+    }
+    // An absolute-form target or an HTTP/2 `:authority` names the host too; it must pass as well.
+    if let Some(a) = authority {
+        if !allow.host_allowed(a) {
+            return Err(Refusal::Host);
+        }
     }
     match single(headers, "origin") {
         Ok(None) => Ok(()),

@@ -32,6 +32,9 @@ pub struct SessionRecord {
     pub client_capabilities: ClientCapabilities,
     /// Who the client said it was.
     pub client_info: Option<Implementation>,
+    /// The authenticated subject that created the session; only it may use the session.
+    #[serde(default)]
+    pub subject: Option<String>,
 }
 
 /// Where session records live, so that any instance can serve a session.
@@ -60,6 +63,18 @@ pub struct InMemorySessionStore {
     records: Mutex<HashMap<String, (SessionRecord, Instant)>>,
 }
 
+impl InMemorySessionStore {
+    /// How many records are held (expired ones included until the next write).
+    pub fn len(&self) -> usize {
+        self.records.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    /// Whether no record is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 impl SessionStore for InMemorySessionStore {
     fn put<'a>(&'a self, record: &'a SessionRecord, ttl: Duration) -> StoreFuture<'a, ()> {
         let mut m = self.records.lock().unwrap_or_else(|p| p.into_inner());
@@ -79,10 +94,9 @@ impl SessionStore for InMemorySessionStore {
     }
 
     fn remove<'a>(&'a self, id: &'a str) -> StoreFuture<'a, ()> {
-        self.records
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(id);
+        let mut m = self.records.lock().unwrap_or_else(|p| p.into_inner());
+        m.remove(id);
+        shrink(&mut m);
         Box::pin(async { Ok(()) })
     }
 }
@@ -92,20 +106,26 @@ impl SessionStore for InMemorySessionStore {
 pub(crate) struct LiveStream {
     /// Where new events go while a client is attached.
     pub(crate) subscriber: Option<mpsc::Sender<(u64, Bytes)>>,
-    /// The response was sent; nothing more will come.
-    pub(crate) done: bool,
+    /// The sequence number of the last event stored and handed on (0: none yet).
+    pub(crate) appended: u64,
 }
 
 /// A session served by this process.
 pub(crate) struct Session {
     pub(crate) id: String,
+    /// The authenticated subject that created it (sessions are not authentication: a session
+    /// id in another caller's hands is worth nothing).
+    pub(crate) subject: std::sync::OnceLock<String>,
     pub(crate) connection: Arc<Connection>,
     pub(crate) version: ProtocolVersion,
     /// The unsolicited (GET) stream's source; one reader at a time.
     pub(crate) unsolicited: Arc<AsyncMutex<mpsc::Receiver<Outgoing>>>,
+    /// Another way into the GET stream, for server requests in JSON-only mode.
+    pub(crate) unsolicited_tx: mpsc::Sender<Outgoing>,
     pub(crate) live: Mutex<HashMap<String, LiveStream>>,
     next_stream: AtomicU64,
-    last_seen: Mutex<Instant>,
+    /// On tokio's clock, so idleness follows the runtime's notion of time.
+    last_seen: Mutex<tokio::time::Instant>,
     pub(crate) open_streams: AtomicUsize,
 }
 
@@ -122,22 +142,25 @@ impl Session {
         id: String,
         connection: Arc<Connection>,
         version: ProtocolVersion,
-        unsolicited: mpsc::Receiver<Outgoing>,
+        unsolicited: (mpsc::Sender<Outgoing>, mpsc::Receiver<Outgoing>),
     ) -> Self {
+        let (unsolicited_tx, unsolicited) = unsolicited;
         Session {
+            subject: std::sync::OnceLock::new(),
             id,
             connection,
             version,
             unsolicited: Arc::new(AsyncMutex::new(unsolicited)),
+            unsolicited_tx,
             live: Mutex::new(HashMap::new()),
             next_stream: AtomicU64::new(1),
-            last_seen: Mutex::new(Instant::now()),
+            last_seen: Mutex::new(tokio::time::Instant::now()),
             open_streams: AtomicUsize::new(0),
         }
     }
 
     pub(crate) fn touch(&self) {
-        *self.last_seen.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+        *self.last_seen.lock().unwrap_or_else(|p| p.into_inner()) = tokio::time::Instant::now();
     }
 
     pub(crate) fn idle_for(&self) -> Duration {
@@ -187,11 +210,24 @@ impl Sessions {
         true
     }
 
+    /// The session already known under `s.id`, or `s` once inserted; `None` at the cap.
+    pub(crate) fn get_or_insert(&self, s: Arc<Session>, cap: usize) -> Option<Arc<Session>> {
+        let mut m = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(existing) = m.get(&s.id) {
+            return Some(existing.clone());
+        }
+        if m.len() >= cap {
+            return None;
+        }
+        m.insert(s.id.clone(), s.clone());
+        Some(s)
+    }
+
     pub(crate) fn remove(&self, id: &str) -> Option<Arc<Session>> {
-        self.map
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(id)
+        let mut m = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        let s = m.remove(id);
+        shrink(&mut m);
+        s
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -206,15 +242,23 @@ impl Sessions {
             .filter(|(_, s)| s.open_streams.load(Ordering::Relaxed) == 0 && s.idle_for() > timeout)
             .map(|(k, _)| k.clone())
             .collect();
-        idle.iter().filter_map(|k| m.remove(k)).collect()
+        let reaped = idle.iter().filter_map(|k| m.remove(k)).collect();
+        shrink(&mut m);
+        reaped
     }
 
     pub(crate) fn drain(&self) -> Vec<Arc<Session>> {
-        self.map
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .drain()
-            .map(|(_, s)| s)
-            .collect()
+        let mut m = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        let all = m.drain().map(|(_, s)| s).collect();
+        shrink(&mut m);
+        all
+    }
+}
+
+/// Gives back a map's spare capacity once it is mostly empty, so that memory taken by a burst
+/// of sessions returns after they end.
+pub(crate) fn shrink<K: Eq + std::hash::Hash, V>(m: &mut HashMap<K, V>) {
+    if m.capacity() > 64 && m.len() < m.capacity() / 4 {
+        m.shrink_to(m.len() * 2);
     }
 }

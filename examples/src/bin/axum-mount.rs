@@ -1,0 +1,79 @@
+//! The MCP endpoint mounted inside an axum app, next to ordinary routes.
+//!
+//! Run with `cargo run -p mcp-examples --bin axum-mount -- --http 127.0.0.1:3000`, then point
+//! an MCP client at `http://127.0.0.1:3000/mcp`; `GET /health` answers `ok`. ctrl-c or SIGTERM
+//! shuts down gracefully: idle MCP streams end at once, calls in flight finish.
+//!
+//! `McpService` is a tower `Service`, so `Router::route_service` mounts it like any other.
+//! Everything MCP-specific (sessions, SSE, Host/Origin checks, body limits) travels with the
+//! service. What `mcp_transport::http::serve_with` adds on its own sockets — a deadline for
+//! request headers, TCP_NODELAY — is up to the server you mount it in; this example sets
+//! TCP_NODELAY through axum.
+
+use std::net::SocketAddr;
+
+use axum::routing::get;
+use axum::serve::ListenerExt;
+use mcp_core::{Args, Router, Server, ToolDef, ToolError};
+use mcp_transport::http::{shutdown_signal, HttpConfig, McpService};
+
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+struct Add {
+    /// The first addend.
+    a: i64,
+    /// The second addend.
+    b: i64,
+}
+
+async fn add(Args(Add { a, b }): Args<Add>) -> Result<String, ToolError> {
+    a.checked_add(b)
+        .map(|s| s.to_string())
+        .ok_or_else(|| ToolError::new("the sum overflows a 64-bit integer"))
+}
+
+fn mcp_router() -> Router {
+    Router::new()
+        .tool(
+            ToolDef::new("add", add)
+                .description("Adds two integers")
+                .read_only(true),
+        )
+        .server_info(mcp_core::crate_info!())
+}
+
+/// The whole app: MCP at `/mcp`, plus the routes the app had anyway.
+fn app(mcp: McpService) -> axum::Router {
+    axum::Router::new()
+        .route("/health", get(|| async { "ok" }))
+        .route_service("/mcp", mcp)
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    mcp_examples::init_tracing();
+    let addr: SocketAddr = match mcp_examples::Cli::parse()? {
+        mcp_examples::Cli::Http(addr) => addr,
+        mcp_examples::Cli::Stdio => ([127, 0, 0, 1], 3000).into(),
+    };
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let bound = listener.local_addr()?;
+    // Bound to loopback, the default Host/Origin allowlist (loopback names) is right.
+    let mcp = McpService::new(Server::new(mcp_router()), HttpConfig::default());
+    eprintln!("listening on http://{bound}/mcp");
+    let stopping = mcp.clone();
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(%e, "could not set TCP_NODELAY");
+        }
+    });
+    axum::serve(listener, app(mcp.clone()))
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            // Idle streams (GET, subscriptions/listen) never end on their own; end them so
+            // axum's graceful shutdown can complete. Calls in flight go on to their answers.
+            stopping.shutdown();
+        })
+        .await?;
+    mcp.close();
+    Ok(())
+}
