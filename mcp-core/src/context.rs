@@ -231,6 +231,21 @@ impl LogThreshold {
         self.0.store(level as u8 + 1, Ordering::Relaxed);
     }
 
+    fn level(&self) -> LoggingLevel {
+        const LEVELS: [LoggingLevel; 8] = [
+            LoggingLevel::Debug,
+            LoggingLevel::Info,
+            LoggingLevel::Notice,
+            LoggingLevel::Warning,
+            LoggingLevel::Error,
+            LoggingLevel::Critical,
+            LoggingLevel::Alert,
+            LoggingLevel::Emergency,
+        ];
+        let t = self.0.load(Ordering::Relaxed) as usize;
+        LEVELS[t.saturating_sub(1).min(LEVELS.len() - 1)]
+    }
+
     fn allows(&self, level: LoggingLevel) -> bool {
         let t = self.0.load(Ordering::Relaxed);
         t == 0 || level as u8 + 1 >= t
@@ -626,6 +641,16 @@ impl Context {
             }
         })
         .await
+    }
+
+    /// The least severe log level the client wants for this request: its `logLevel` in
+    /// 2026-07-28 (`None` means no logs), the session's `logging/setLevel` in the handshake era
+    /// (`Some(Debug)` until the client sets one).
+    pub fn log_level(&self) -> Option<LoggingLevel> {
+        match &self.inner.channel {
+            Channel::Handshake { log, .. } => Some(log.level()),
+            Channel::Modern { log, .. } => *log,
+        }
     }
 
     /// The authenticated caller, if any.
