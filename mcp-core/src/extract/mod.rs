@@ -2,7 +2,7 @@
 //!
 //! A handler is a plain `async fn`; each of its arguments implements [`FromRequest`], which
 //! pulls one piece out of the incoming call — the typed arguments ([`Args`]), shared state
-//! ([`State`]), the request [`Context`](crate::Context), the resource URI ([`Uri`]). The same
+//! ([`State`]), the request [`Context`], the resource URI ([`Uri`]). The same
 //! extractors serve tools, prompts and resources: for a prompt `Args<T>` reads the prompt
 //! arguments, for a resource template the URI variables.
 //!
