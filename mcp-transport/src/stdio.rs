@@ -36,6 +36,25 @@ pub struct StdioConfig {
     pub reply_to_parse_errors: bool,
     /// How many outgoing messages may wait for stdout before handlers are made to wait.
     pub outgoing_queue: usize,
+    /// Who the caller is. stdio has no authentication of its own: the user who starts a local
+    /// server is its caller, so scopes granted here (for example from a command-line flag) are
+    /// what per-tool `scopes` are checked against. `None`: no identity, scoped tools refused.
+    pub identity: Option<mcp_core::identity::Identity>,
+}
+
+impl StdioConfig {
+    /// Serves every request as `identity`.
+    ///
+    /// ```
+    /// use mcp_core::identity::Identity;
+    /// let config = mcp_transport::stdio::StdioConfig::default()
+    ///     .with_identity(Identity::new("local-user").with_scopes(["db.write"]));
+    /// assert!(config.identity.is_some());
+    /// ```
+    pub fn with_identity(mut self, identity: mcp_core::identity::Identity) -> Self {
+        self.identity = Some(identity);
+        self
+    }
 }
 
 impl Default for StdioConfig {
@@ -44,6 +63,7 @@ impl Default for StdioConfig {
             max_line_bytes: 4 * 1024 * 1024,
             reply_to_parse_errors: false,
             outgoing_queue: 1024,
+            identity: None,
         }
     }
 }
@@ -90,6 +110,7 @@ where
 {
     let (tx, mut rx) = mpsc::channel::<Outgoing>(config.outgoing_queue.max(1));
     let connection = Connection::new(&server, tx.clone());
+    connection.set_default_identity(config.identity.clone());
     let read = read_loop(reader, connection.clone(), tx, &config);
     let write = async {
         let mut writer = writer;
