@@ -137,6 +137,12 @@ mod book {
     struct Tasks;
     #[doc = include_str!("../../docs/security.md")]
     struct Security;
+    #[doc = include_str!("../../docs/operations.md")]
+    struct Operations;
+    #[doc = include_str!("../../docs/postgres.md")]
+    struct Postgres;
+    #[doc = include_str!("../../docs/gateway.md")]
+    struct Gateway;
     #[doc = include_str!("../../docs/clients.md")]
     struct Clients;
     #[doc = include_str!("../../docs/migrating-from-rmcp.md")]

@@ -52,7 +52,8 @@ use crate::jsonrpc::{ErrorCode, ErrorObject};
 use crate::protocol::{
     meta, CallToolResult, ClientCapabilities, Completion, CreateMessageParams, ElicitRequest,
     GetPromptResult, JsonObject, LoggingLevel, LoggingMessageParams, ProgressParams, Prompt,
-    ReadResourceResult, Resource, ResourceContents, ResourceTemplate, SamplingMessage, Tool,
+    ReadResourceResult, Resource, ResourceContents, ResourceTemplate, SamplingMessage, TaskSupport,
+    Tool,
 };
 use crate::response::McpError;
 use crate::router::{
@@ -167,8 +168,11 @@ pub struct Catalog {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RemoteChange {
-    /// A list changed (tools, prompts or resources): fetch the catalogue again.
+    /// Something in the catalogue changed: fetch it again (what differs is announced).
     Catalog,
+    /// The remote announced that one list changed (`Tools`, `Prompts` or `Resources`): fetch
+    /// the catalogue again, and pass the announcement on even if the list looks the same.
+    List(ListChanged),
     /// One resource's contents changed.
     ResourceUpdated(String),
     /// The remote was reconnected; its catalogue may differ.
@@ -184,6 +188,14 @@ pub trait Remote: Send + Sync + 'static {
     /// Sends `method` (`tools/call`, `prompts/get`, `resources/read`, `completion/complete`)
     /// with `params`, on behalf of the caller behind `relay`: pass its progress and logs on,
     /// and ask it the remote's questions.
+    ///
+    /// Tasks: when [`Relay::task_support`] is set, the caller's `tools/call` runs as a task
+    /// here (or may become one) and the remote may run it as a task too. If it does, call
+    /// [`Relay::task_created`] (the caller's call becomes a task), follow the remote's task —
+    /// its questions go to [`Relay::ask`] like any other — and answer with the tool result
+    /// it ends with; a task that fails is [`RemoteError::Rpc`] with the task's error (the
+    /// caller's task then fails with it). Without it, the call must not become a task on the
+    /// remote.
     fn forward(
         &self,
         method: &str,
@@ -216,6 +228,7 @@ pub trait Remote: Send + Sync + 'static {
 #[derive(Debug, Clone)]
 pub struct Relay {
     ctx: Context,
+    task: Option<TaskSupport>,
 }
 
 fn context_error(e: ContextError) -> ErrorObject {
@@ -235,7 +248,28 @@ fn invalid(msg: impl Into<String>) -> ErrorObject {
 impl Relay {
     /// A relay to the caller of the request `ctx` serves.
     pub fn new(ctx: Context) -> Self {
-        Relay { ctx }
+        Relay { ctx, task: None }
+    }
+
+    /// Says that the caller's `tools/call` runs as a task here, or may become one, and that
+    /// the remote's tool supports tasks as `support` says: the remote may then run the call as
+    /// a task (see [`Remote::forward`]).
+    pub fn with_task(mut self, support: TaskSupport) -> Self {
+        self.task = Some(support);
+        self
+    }
+
+    /// The remote tool's task support, when the forwarded call may run as a task there.
+    pub fn task_support(&self) -> Option<TaskSupport> {
+        self.task
+    }
+
+    /// The remote made the forwarded call a task: the caller's call becomes one too (in
+    /// 2026-07-28 the caller now gets its `CreateTaskResult`; a handshake-era task call is a
+    /// task from the start), and the handler goes on in the background, following the
+    /// remote's task. See [`Context::escalate_to_task`].
+    pub async fn task_created(&self) {
+        self.ctx.escalate_to_task().await
     }
 
     /// The caller's era.
@@ -682,7 +716,7 @@ impl Mounted {
     /// Fetches the remote's catalogue and registers it, replacing what this mount registered
     /// before (the server announces what changed).
     pub async fn refresh(&self) -> Result<(), RemoteError> {
-        self.state.refresh().await
+        self.state.refresh(&[]).await
     }
 
     /// The circuit's state.
@@ -733,7 +767,7 @@ impl Mounted {
     pub fn unmount(self) {
         self.task.abort();
         let before = std::mem::take(&mut *lock(&self.state.owned));
-        replace(&self.state.handle, &before, Defs::default());
+        replace(&self.state.handle, &before, Defs::default(), &[]);
     }
 }
 
@@ -746,13 +780,14 @@ struct Defs {
     completions: Vec<CompletionDef>,
 }
 
-/// Swaps a mount's items in the server's registry in one step and announces what changed.
+/// Swaps a mount's items in the server's registry in one step and announces what changed
+/// (and the lists in `announce`, changed or not).
 ///
 /// Stopgap: `ServerHandle` can add and remove tools and prompts one at a time (one
 /// notification each) but has no way to remove resources or to add templates and
 /// completions; this edits the registry the way `ServerHandle::add_tool` does. To be
 /// replaced by `ServerHandle::update` once the runtime offers it (see `docs/gateway.md`).
-fn replace(handle: &ServerHandle, before: &Owned, defs: Defs) -> Owned {
+fn replace(handle: &ServerHandle, before: &Owned, defs: Defs, announce: &[ListChanged]) -> Owned {
     let mut owned = Owned {
         tools: defs.tools.iter().map(|t| t.tool.name.clone()).collect(),
         prompts: defs.prompts.iter().map(|p| p.prompt.name.clone()).collect(),
@@ -868,10 +903,27 @@ fn replace(handle: &ServerHandle, before: &Owned, defs: Defs) -> Owned {
             .collect();
         *guard = Arc::new(next);
     }
+    for change in announce {
+        if !changes.contains(change) {
+            changes.push(change.clone());
+        }
+    }
     for change in changes {
         handle.notify_changed(change);
     }
     owned
+}
+
+/// Ends the task the call runs as, if it does, in `failed` with `error`; `false` outside a
+/// task. (What the handler returns afterwards is not recorded: the task is terminal.)
+async fn fail_task(ctx: &Context, error: ErrorObject) -> bool {
+    let Some(link) = ctx.inner.task.get() else {
+        return false;
+    };
+    link.tasks
+        .finish(&link.id, crate::server::tasks::Outcome::Failed(error))
+        .await;
+    true
 }
 
 /// Drops reserved, remote-specific members from a forwarded result's `_meta`.
@@ -927,7 +979,7 @@ impl MountState {
         &self,
         method: &str,
         params: JsonObject,
-        ctx: &Context,
+        relay: Relay,
     ) -> Result<Value, RemoteError> {
         let name = &self.mount.name;
         let permit = self.breaker.acquire().map_err(|wait| {
@@ -936,7 +988,7 @@ impl MountState {
                 wait.as_secs_f64()
             ))
         })?;
-        let result = self.forward(method, params, Relay::new(ctx.clone())).await;
+        let result = self.forward(method, params, relay).await;
         match &result {
             Err(RemoteError::Unavailable(why)) => {
                 tracing::warn!(mount = %name, %method, %why, "backend unavailable");
@@ -952,11 +1004,18 @@ impl MountState {
         ctx: Context,
         remote_name: String,
         args: JsonObject,
+        support: Option<TaskSupport>,
     ) -> CallToolResult {
         let mut params = JsonObject::new();
         params.insert("name".into(), Value::String(remote_name));
         params.insert("arguments".into(), Value::Object(args));
-        match self.call("tools/call", params, &ctx).await {
+        let mut relay = Relay::new(ctx.clone());
+        if let Some(s) = support {
+            if ctx.task_id().is_some() || ctx.inner.task_capable {
+                relay = relay.with_task(s);
+            }
+        }
+        match self.call("tools/call", params, relay).await {
             Ok(v) => match serde_json::from_value::<CallToolResult>(v) {
                 Ok(mut r) => {
                     clean_meta(&mut r.meta);
@@ -967,6 +1026,10 @@ impl MountState {
                     self.mount.name
                 )),
             },
+            // In a task, a protocol error is the task's failure (as on the remote).
+            Err(RemoteError::Rpc(e)) if fail_task(&ctx, e.clone()).await => {
+                CallToolResult::error(remote_failure(&self.mount.name, &RemoteError::Rpc(e)))
+            }
             Err(RemoteError::Rpc(e)) if e.code == ErrorCode::MISSING_CAPABILITY => {
                 if let Some(required) = e.data.as_ref().and_then(|d| d.get("requiredCapabilities"))
                 {
@@ -998,7 +1061,7 @@ impl MountState {
         params.insert("name".into(), Value::String(remote_name));
         params.insert("arguments".into(), Value::Object(args));
         let v = self
-            .call("prompts/get", params, &ctx)
+            .call("prompts/get", params, Relay::new(ctx))
             .await
             .map_err(|e| self.rpc_error(e))?;
         serde_json::from_value(v).map_err(|e| {
@@ -1021,7 +1084,7 @@ impl MountState {
             .to_owned();
         let mut params = JsonObject::new();
         params.insert("uri".into(), Value::String(remote_uri));
-        let v = match self.call("resources/read", params, &ctx).await {
+        let v = match self.call("resources/read", params, Relay::new(ctx)).await {
             Ok(v) => v,
             Err(RemoteError::Rpc(mut e)) => {
                 let not_found = e.code == ErrorCode::RESOURCE_NOT_FOUND
@@ -1074,7 +1137,7 @@ impl MountState {
             params.insert("context".into(), json!({ "arguments": c.context }));
         }
         let v = self
-            .call("completion/complete", params, &ctx)
+            .call("completion/complete", params, Relay::new(ctx))
             .await
             .map_err(|e| self.rpc_error(e))?;
         v.get("completion")
@@ -1101,21 +1164,33 @@ impl MountState {
             }
             let w: Weak<MountState> = weak.clone();
             let remote_name = tool.name.clone();
+            let support = tool
+                .execution
+                .as_ref()
+                .and_then(|e| e.task_support)
+                .filter(|s| *s != TaskSupport::Forbidden);
             let handler = move |ctx: Context, Args(args): Args<JsonObject>| {
                 let w = w.clone();
                 let remote_name = remote_name.clone();
                 async move {
                     match w.upgrade() {
-                        Some(s) => s.call_tool(ctx, remote_name, args).await,
+                        Some(s) => s.call_tool(ctx, remote_name, args, support).await,
                         None => CallToolResult::error("the backend was unmounted"),
                     }
                 }
             };
-            let mut def = ToolDef::new(local.clone(), handler).scopes(mount.scopes.clone());
+            // A task-capable tool keeps its `execution`: the call becomes a task here when the
+            // remote makes it one (`defer_task`: not before; a handshake-era task call is a
+            // task from the start), so input gathered in rounds before the task, sync
+            // results and tasks all look as they do on the remote.
+            let mut def = ToolDef::new(local.clone(), handler)
+                .scopes(mount.scopes.clone())
+                .defer_task(support.is_some());
             let mut listed = tool;
             listed.name = local;
-            // Calls through a mount are plain calls; the remote's task support is not passed on.
-            listed.execution = None;
+            if support.is_none() {
+                listed.execution = None;
+            }
             clean_meta(&mut listed.meta);
             def.tool = listed;
             defs.tools.push(def);
@@ -1232,7 +1307,8 @@ impl MountState {
         defs
     }
 
-    async fn refresh(self: &Arc<Self>) -> Result<(), RemoteError> {
+    /// Fetches and registers the catalogue; `announce`: lists to announce even if unchanged.
+    async fn refresh(self: &Arc<Self>, announce: &[ListChanged]) -> Result<(), RemoteError> {
         let _serial = self.refreshing.lock().await;
         let catalog = match self.remote.catalog().await {
             Ok(c) => c,
@@ -1243,7 +1319,7 @@ impl MountState {
         };
         let defs = self.defs(catalog);
         let before = std::mem::take(&mut *lock(&self.owned));
-        let owned = replace(&self.handle, &before, defs);
+        let owned = replace(&self.handle, &before, defs, announce);
         tracing::debug!(mount = %self.mount.name, tools = owned.tools.len(), "catalogue registered");
         *lock(&self.owned) = owned;
         // Subscriptions do not survive a reconnect; ask again.
@@ -1254,12 +1330,12 @@ impl MountState {
         Ok(())
     }
 
-    /// A probe: a refresh through the breaker.
-    async fn probe(self: &Arc<Self>) {
+    /// A probe: a refresh through the breaker (`announce`: see [`MountState::refresh`]).
+    async fn probe(self: &Arc<Self>, announce: &[ListChanged]) {
         let Ok(permit) = self.breaker.acquire() else {
             return;
         };
-        match self.refresh().await {
+        match self.refresh(announce).await {
             Ok(()) => permit.success(),
             Err(RemoteError::Unavailable(_)) => permit.failure(),
             Err(_) => permit.success(),
@@ -1303,7 +1379,7 @@ async fn watch(state: Weak<MountState>) {
                 let Some(s) = state.upgrade() else { return };
                 let loaded = lock(&s.owned).loaded;
                 if !loaded || !matches!(s.breaker.health(), Health::Closed) {
-                    s.probe().await;
+                    s.probe(&[]).await;
                 }
                 continue;
             }
@@ -1318,15 +1394,29 @@ async fn watch(state: Weak<MountState>) {
             Some(RemoteChange::ResourceUpdated(uri)) => {
                 s.handle.notify_resource_updated(s.mount.local_uri(&uri));
             }
-            Some(RemoteChange::Catalog | RemoteChange::Reconnected) => {
-                // Coalesce a burst of announcements into one refresh.
+            Some(first) => {
+                // Coalesce a burst of announcements into one refresh; the lists the remote
+                // named are announced whether or not they look different.
+                let mut announce = Vec::new();
+                let note = |c: RemoteChange, announce: &mut Vec<ListChanged>| match c {
+                    RemoteChange::ResourceUpdated(uri) => {
+                        s.handle.notify_resource_updated(s.mount.local_uri(&uri))
+                    }
+                    RemoteChange::List(
+                        l @ (ListChanged::Tools | ListChanged::Prompts | ListChanged::Resources),
+                    ) => {
+                        if !announce.contains(&l) {
+                            announce.push(l);
+                        }
+                    }
+                    _ => {}
+                };
+                note(first, &mut announce);
                 tokio::time::sleep(Duration::from_millis(20)).await;
                 while let Ok(next) = changes.try_recv() {
-                    if let RemoteChange::ResourceUpdated(uri) = next {
-                        s.handle.notify_resource_updated(s.mount.local_uri(&uri));
-                    }
+                    note(next, &mut announce);
                 }
-                s.probe().await;
+                s.probe(&announce).await;
             }
         }
     }

@@ -2,6 +2,8 @@
 
 use std::sync::{Mutex, MutexGuard};
 
+use mcp_core::jsonrpc::RequestId;
+use mcp_core::protocol::meta;
 use serde_json::Value;
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -30,17 +32,61 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// A handshake-era server→client request outside any request of the test — a task's question
+/// — that no responder could answer: it waits for [`TaskHandle::update`](crate::TaskHandle::update).
+#[derive(Debug, Clone)]
+pub(crate) struct Held {
+    pub(crate) id: RequestId,
+    pub(crate) method: String,
+    pub(crate) params: Value,
+    /// From `_meta["io.modelcontextprotocol/related-task"]`, when the server says.
+    pub(crate) task_id: Option<String>,
+}
+
+impl Held {
+    pub(crate) fn new(id: RequestId, method: String, params: Value) -> Self {
+        let task_id = params
+            .get("_meta")
+            .and_then(|m| m.get(meta::RELATED_TASK))
+            .and_then(|t| t.get("taskId"))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        Held {
+            id,
+            method,
+            params,
+            task_id,
+        }
+    }
+}
+
+/// The notifications still held, and how many were taken before them, so that a stream's
+/// position survives [`Capture::take_notifications`].
+#[derive(Debug, Default)]
+struct Log {
+    items: Vec<Value>,
+    taken: usize,
+}
+
 /// The shared record; the unsolicited drain task writes to it too.
 #[derive(Debug, Default)]
 pub(crate) struct Capture {
-    notifications: Mutex<Vec<Value>>,
+    notifications: Mutex<Log>,
     requests: Mutex<Vec<ServerRequest>>,
+    held: Mutex<Vec<Held>>,
     arrived: Notify,
 }
 
 impl Capture {
     pub(crate) fn notification(&self, message: Value) {
-        lock(&self.notifications).push(message);
+        // The server gave up on a question it asked: it no longer waits for an answer.
+        if message.get("method").and_then(Value::as_str) == Some("notifications/cancelled") {
+            let id = message.pointer("/params/requestId").cloned();
+            if let Some(id) = id.and_then(|v| serde_json::from_value::<RequestId>(v).ok()) {
+                self.release(&id);
+            }
+        }
+        lock(&self.notifications).items.push(message);
         self.arrived.notify_waiters();
     }
 
@@ -48,12 +94,63 @@ impl Capture {
         lock(&self.requests).push(request);
     }
 
+    pub(crate) fn hold(&self, held: Held) {
+        lock(&self.held).push(held);
+        self.arrived.notify_waiters();
+    }
+
+    /// The held questions, oldest first.
+    pub(crate) fn held(&self) -> Vec<Held> {
+        lock(&self.held).clone()
+    }
+
+    /// Removes a held question, returning whether it was still held.
+    pub(crate) fn release(&self, id: &RequestId) -> bool {
+        let mut held = lock(&self.held);
+        let before = held.len();
+        held.retain(|h| &h.id != id);
+        held.len() != before
+    }
+
     pub(crate) fn notifications(&self) -> Vec<Value> {
-        lock(&self.notifications).clone()
+        lock(&self.notifications).items.clone()
     }
 
     pub(crate) fn take_notifications(&self) -> Vec<Value> {
-        std::mem::take(&mut *lock(&self.notifications))
+        let mut log = lock(&self.notifications);
+        let items = std::mem::take(&mut log.items);
+        log.taken += items.len();
+        items
+    }
+
+    /// The position just before the oldest notification still held.
+    pub(crate) fn start(&self) -> usize {
+        lock(&self.notifications).taken
+    }
+
+    /// The notification at absolute position `at` (or the oldest still held, if `at` was
+    /// taken), and the position after it.
+    pub(crate) fn at(&self, at: usize) -> Option<(Value, usize)> {
+        let log = lock(&self.notifications);
+        let at = at.max(log.taken);
+        log.items
+            .get(at - log.taken)
+            .map(|value| (value.clone(), at + 1))
+    }
+
+    /// Waits until the notification at `at` exists; `None` at the deadline.
+    pub(crate) async fn next_at(&self, at: usize, deadline: Instant) -> Option<(Value, usize)> {
+        loop {
+            let arrived = self.arrived.notified();
+            let mut arrived = std::pin::pin!(arrived);
+            arrived.as_mut().enable();
+            if let Some(found) = self.at(at) {
+                return Some(found);
+            }
+            if tokio::time::timeout_at(deadline, arrived).await.is_err() {
+                return self.at(at);
+            }
+        }
     }
 
     pub(crate) fn server_requests(&self) -> Vec<ServerRequest> {
@@ -62,6 +159,7 @@ impl Capture {
 
     pub(crate) fn with_method(&self, method: &str) -> Vec<Value> {
         lock(&self.notifications)
+            .items
             .iter()
             .filter(|n| n.get("method").and_then(Value::as_str) == Some(method))
             .cloned()
@@ -89,5 +187,90 @@ impl Capture {
                 return Err(self.with_method(method).len());
             }
         }
+    }
+}
+
+/// The client's notifications, one at a time in arrival order, waiting for the next; from
+/// [`TestClient::notification_stream`](crate::TestClient::notification_stream).
+///
+/// It reads the same record as [`TestClient::notifications`](crate::TestClient::notifications)
+/// without consuming it, so several streams (and the vector accessors) see every notification.
+/// [`into_stream`](Self::into_stream) turns it into a `futures` [`Stream`](futures_util::Stream).
+pub struct NotificationStream {
+    pub(crate) capture: std::sync::Arc<Capture>,
+    pub(crate) position: usize,
+    pub(crate) timeout: std::time::Duration,
+}
+
+impl std::fmt::Debug for NotificationStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NotificationStream")
+            .field("position", &self.position)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl NotificationStream {
+    /// How long [`next`](Self::next) waits for a notification (default: the client's timeout).
+    pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The next notification (a whole JSON-RPC message), waiting for it to arrive; `None`
+    /// when none arrives in time.
+    pub async fn next(&mut self) -> Option<Value> {
+        let deadline = Instant::now() + self.timeout;
+        let (value, next) = self.capture.next_at(self.position, deadline).await?;
+        self.position = next;
+        Some(value)
+    }
+
+    /// The next notification with `method`, skipping others; `None` when none arrives in time.
+    pub async fn next_method(&mut self, method: &str) -> Option<Value> {
+        let deadline = Instant::now() + self.timeout;
+        loop {
+            let (value, next) = self.capture.next_at(self.position, deadline).await?;
+            self.position = next;
+            if value.get("method").and_then(Value::as_str) == Some(method) {
+                return Some(value);
+            }
+        }
+    }
+
+    /// The next notification if one has already arrived, without waiting.
+    pub fn try_next(&mut self) -> Option<Value> {
+        let (value, next) = self.capture.at(self.position)?;
+        self.position = next;
+        Some(value)
+    }
+
+    /// A [`Stream`](futures_util::Stream) of the notifications; it ends when none arrives
+    /// within the timeout.
+    ///
+    /// ```
+    /// use futures_util::StreamExt;
+    /// use mcp_core::Router;
+    /// use mcp_testing::TestClient;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), mcp_testing::TestError> {
+    /// let client = TestClient::new(Router::new()).await?;
+    /// client.notify("notifications/roots/list_changed", serde_json::Value::Null)?;
+    /// let none: Vec<_> = client
+    ///     .notification_stream()
+    ///     .timeout(std::time::Duration::from_millis(10))
+    ///     .into_stream()
+    ///     .collect()
+    ///     .await;
+    /// assert!(none.is_empty(), "the server sent nothing");
+    /// # Ok(()) }
+    /// ```
+    pub fn into_stream(self) -> impl futures_util::Stream<Item = Value> + Send + Unpin {
+        Box::pin(futures_util::stream::unfold(self, |mut s| async move {
+            let value = s.next().await?;
+            Some((value, s))
+        }))
     }
 }

@@ -1,11 +1,12 @@
 //! The in-process client.
 
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
 use mcp_core::context::{Outgoing, OutgoingKind, Sink};
 use mcp_core::era::Era;
+use mcp_core::identity::{Identity, RequestMeta};
 use mcp_core::jsonrpc::{ErrorCode, ErrorObject, Message, Request, RequestId, ResponsePayload};
 use mcp_core::protocol::{
     meta, CallToolResult, ClientCapabilities, CompleteResult, Completion, CompletionReference,
@@ -21,7 +22,7 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::capture::{Capture, ServerRequest};
+use crate::capture::{Capture, Held, NotificationStream, ServerRequest};
 use crate::pages::Pages;
 use crate::pending::PendingRequest;
 use crate::responders::Responders;
@@ -61,6 +62,89 @@ fn encode(what: &str, value: impl Serialize) -> Result<Value, TestError> {
         .map_err(|e| TestError::InvalidInput(format!("{what} does not serialize to JSON: {e}")))
 }
 
+/// The params of a server→client request (`null` when there are none).
+fn request_params(request: &Request) -> Result<Value, TestError> {
+    match &request.params {
+        Some(raw) => serde_json::from_str(raw.get()).map_err(|e| {
+            TestError::Protocol(format!("unreadable params of {} ({e})", request.method))
+        }),
+        None => Ok(Value::Null),
+    }
+}
+
+/// What to send back for a scripted answer: the result, or an error the server can act on.
+fn answer_or_error(answer: &Result<Value, TestError>) -> Result<Value, ErrorObject> {
+    match answer {
+        Ok(result) => Ok(result.clone()),
+        Err(e) => {
+            let code = match e {
+                TestError::NoResponder { .. } => ErrorCode::METHOD_NOT_FOUND,
+                _ => ErrorCode::INTERNAL_ERROR,
+            };
+            Err(ErrorObject::new(code, e.to_string()))
+        }
+    }
+}
+
+/// Feeds the client's response to a server→client request back into the connection.
+pub(crate) fn respond(
+    connection: &Arc<Connection>,
+    id: &RequestId,
+    method: &str,
+    answer: Result<Value, ErrorObject>,
+) -> Result<(), TestError> {
+    let reply = match answer {
+        Ok(result) => json!({"jsonrpc": "2.0", "id": id, "result": result}),
+        Err(error) => json!({"jsonrpc": "2.0", "id": id, "error": error}),
+    };
+    let message = Message::from_value(reply)
+        .map_err(|e| TestError::InvalidInput(format!("cannot answer {method}: {e}")))?;
+    connection.receive(message, detached_sink());
+    Ok(())
+}
+
+/// Reads what the server sends outside any request of the test: list changes and resource
+/// updates are captured; questions from handshake-era tasks are answered by the responders,
+/// or held for [`TaskHandle::update`](crate::TaskHandle::update) when none can answer.
+async fn drain_unsolicited(
+    mut rx: mpsc::Receiver<Outgoing>,
+    capture: Arc<Capture>,
+    responders: Arc<Responders>,
+    connection: Weak<Connection>,
+) {
+    while let Some(out) = rx.recv().await {
+        let request = match (out.kind, Message::parse(out.json.as_bytes())) {
+            (OutgoingKind::Request, Ok(Message::Request(request))) => request,
+            _ => {
+                let value = serde_json::from_str(&out.json).unwrap_or(Value::String(out.json));
+                capture.notification(value);
+                continue;
+            }
+        };
+        let params = request_params(&request).unwrap_or(Value::Null);
+        capture.server_request(ServerRequest {
+            method: request.method.clone(),
+            params: params.clone(),
+            key: None,
+        });
+        if !responders.can_answer(&request.method) {
+            capture.hold(Held::new(request.id, request.method, params));
+            continue;
+        }
+        let answer = responders.answer(&request.method, &params);
+        let Some(connection) = connection.upgrade() else {
+            return;
+        };
+        // Only a malformed message could fail here; the server then times the question out.
+        let _ = respond(
+            &connection,
+            &request.id,
+            &request.method,
+            answer_or_error(&answer),
+        );
+    }
+}
+
 /// One request on the wire: its id and the channel its answer comes back on.
 #[derive(Debug)]
 pub(crate) struct Round {
@@ -75,11 +159,11 @@ pub(crate) struct Inner {
     initialize: Option<InitializeResult>,
     capabilities: ClientCapabilities,
     client_info: Implementation,
-    responders: Responders,
+    pub(crate) responders: Arc<Responders>,
     log_level: Mutex<Option<LoggingLevel>>,
     pub(crate) capture: Arc<Capture>,
     next_id: AtomicI64,
-    timeout: Duration,
+    pub(crate) timeout: Duration,
     max_rounds: usize,
 }
 
@@ -172,12 +256,14 @@ impl Inner {
         Ok((self.era.is_modern() || !obj.is_empty()).then_some(Value::Object(obj)))
     }
 
-    /// Sends one request with a fresh id, recording the id in `current`.
+    /// Sends one request with a fresh id, recording the id in `current`; `identity` stands in
+    /// for what an authentication layer would have established.
     pub(crate) fn send(
         &self,
         method: &str,
         params: Option<&Value>,
         current: &Mutex<RequestId>,
+        identity: Option<&Identity>,
     ) -> Result<Round, TestError> {
         let id = self.next_id();
         let mut wire = json!({"jsonrpc": "2.0", "id": id, "method": method});
@@ -188,7 +274,14 @@ impl Inner {
             .map_err(|e| TestError::InvalidInput(format!("cannot send {method}: {e}")))?;
         let (tx, rx) = mpsc::channel(CHANNEL);
         *lock(current) = id.clone();
-        self.connection.receive(message, tx);
+        match identity {
+            Some(who) => self.connection.receive_with(
+                message,
+                tx,
+                RequestMeta::default().with_identity(who.clone()),
+            ),
+            None => self.connection.receive(message, tx),
+        }
         Ok(Round { id, rx })
     }
 
@@ -285,39 +378,20 @@ impl Inner {
     /// connection. A question the test did not script is answered with an error (so the
     /// server does not wait for its own timeout) and reported.
     fn answer_server_request(&self, request: Request) -> Result<(), TestError> {
-        let params: Value = match &request.params {
-            Some(raw) => serde_json::from_str(raw.get()).map_err(|e| {
-                TestError::Protocol(format!("unreadable params of {} ({e})", request.method))
-            })?,
-            None => Value::Null,
-        };
+        let params = request_params(&request)?;
         self.capture.server_request(ServerRequest {
             method: request.method.clone(),
             params: params.clone(),
             key: None,
         });
-        let (reply, outcome) = match self.responders.answer(&request.method, &params) {
-            Ok(result) => (
-                json!({"jsonrpc": "2.0", "id": request.id, "result": result}),
-                Ok(()),
-            ),
-            Err(e) => {
-                let code = match e {
-                    TestError::NoResponder { .. } => ErrorCode::METHOD_NOT_FOUND,
-                    _ => ErrorCode::INTERNAL_ERROR,
-                };
-                let error = ErrorObject::new(code, e.to_string());
-                (
-                    json!({"jsonrpc": "2.0", "id": request.id, "error": error}),
-                    Err(e),
-                )
-            }
-        };
-        let message = Message::from_value(reply).map_err(|e| {
-            TestError::InvalidInput(format!("cannot answer {}: {e}", request.method))
-        })?;
-        self.connection.receive(message, detached_sink());
-        outcome
+        let answer = self.responders.answer(&request.method, &params);
+        let sent = respond(
+            &self.connection,
+            &request.id,
+            &request.method,
+            answer_or_error(&answer),
+        );
+        answer.and(sent)
     }
 
     /// Answers every entry of an `input_required` result.
@@ -384,7 +458,12 @@ impl Inner {
                 Some(state) => next.insert("requestState".into(), state.clone()),
                 None => next.remove("requestState"),
             };
-            round = self.send(method, Some(&Value::Object(next)), current)?;
+            round = self.send(
+                method,
+                Some(&Value::Object(next)),
+                current,
+                opts.identity.as_ref(),
+            )?;
         }
     }
 
@@ -398,7 +477,7 @@ impl Inner {
         let deadline = Instant::now() + limit;
         let params = self.params_for(params, opts)?;
         let current = Mutex::new(RequestId::Number(0));
-        let first = self.send(method, params.as_ref(), &current)?;
+        let first = self.send(method, params.as_ref(), &current, opts.identity.as_ref())?;
         self.run(method, params, opts, first, &current, deadline, limit)
             .await
     }
@@ -407,7 +486,12 @@ impl Inner {
         let limit = self.timeout;
         let deadline = Instant::now() + limit;
         let params = (!params.is_null()).then_some(params);
-        let round = self.send(method, params.as_ref(), &Mutex::new(RequestId::Number(0)))?;
+        let round = self.send(
+            method,
+            params.as_ref(),
+            &Mutex::new(RequestId::Number(0)),
+            None,
+        )?;
         self.drain(method, round, deadline, limit).await
     }
 }
@@ -443,6 +527,7 @@ pub struct TestClientBuilder {
     log_level: Option<LoggingLevel>,
     timeout: Duration,
     max_rounds: usize,
+    identity: Option<Identity>,
 }
 
 impl std::fmt::Debug for TestClientBuilder {
@@ -452,6 +537,7 @@ impl std::fmt::Debug for TestClientBuilder {
             .field("capabilities", &self.capabilities)
             .field("responders", &self.responders)
             .field("timeout", &self.timeout)
+            .field("identity", &self.identity)
             .finish_non_exhaustive()
     }
 }
@@ -514,6 +600,37 @@ impl TestClientBuilder {
         self
     }
 
+    /// Makes every request as `identity`, as if an authentication layer had established it
+    /// (through [`Connection::set_default_identity`]), so per-tool scopes can be tested without
+    /// tokens. Without it requests are anonymous. [`RequestOptions::identity`] overrides it for
+    /// one request, [`TestClient::set_identity`] for the rest of the connection.
+    ///
+    /// ```
+    /// use mcp_core::identity::Identity;
+    /// use mcp_core::jsonrpc::ErrorCode;
+    /// use mcp_core::{Router, ToolDef};
+    /// use mcp_testing::TestClient;
+    ///
+    /// async fn drop_table() -> &'static str { "dropped" }
+    /// fn router() -> Router {
+    ///     Router::new().tool(ToolDef::new("drop_table", drop_table).scopes(["db.admin"]))
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), mcp_testing::TestError> {
+    /// let admin = Identity::new("alice").with_scopes(["db.admin"]);
+    /// let client = TestClient::builder(router()).identity(admin).connect().await?;
+    /// client.call("drop_table", ()).await.expect_text("dropped");
+    ///
+    /// let client = TestClient::builder(router()).identity(Identity::new("bob")).connect().await?;
+    /// client.call("drop_table", ()).await.expect_error_code(ErrorCode::FORBIDDEN);
+    /// # Ok(()) }
+    /// ```
+    pub fn identity(mut self, identity: Identity) -> Self {
+        self.identity = Some(identity);
+        self
+    }
+
     /// How many `input_required` retries one 2026-07-28 request may take (default
     /// [`DEFAULT_MAX_INPUT_ROUNDS`]).
     pub fn max_input_rounds(mut self, rounds: usize) -> Self {
@@ -526,30 +643,33 @@ impl TestClientBuilder {
     ///
     /// Must be called inside a Tokio runtime.
     pub async fn connect(self) -> Result<TestClient, TestError> {
-        let (unsolicited, mut rx) = mpsc::channel::<Outgoing>(CHANNEL);
+        let (unsolicited, rx) = mpsc::channel::<Outgoing>(CHANNEL);
         let connection = Connection::new(&self.server, unsolicited);
+        if let Some(identity) = self.identity {
+            connection.set_default_identity(Some(identity));
+        }
         let capture = Arc::new(Capture::default());
-        let record = capture.clone();
-        tokio::spawn(async move {
-            while let Some(out) = rx.recv().await {
-                let value = serde_json::from_str(&out.json).unwrap_or(Value::String(out.json));
-                record.notification(value);
-            }
-        });
+        let responders = Arc::new(self.responders);
+        tokio::spawn(drain_unsolicited(
+            rx,
+            capture.clone(),
+            responders.clone(),
+            Arc::downgrade(&connection),
+        ));
         let era = match self.era {
             Era::Handshake(v) if v.is_modern() => Era::Modern,
             era => era,
         };
         let capabilities = self
             .capabilities
-            .unwrap_or_else(|| self.responders.capabilities());
+            .unwrap_or_else(|| responders.capabilities());
         let mut inner = Inner {
             connection,
             era,
             initialize: None,
             capabilities,
             client_info: self.client_info,
-            responders: self.responders,
+            responders,
             log_level: Mutex::new(self.log_level),
             capture,
             next_id: AtomicI64::new(0),
@@ -625,6 +745,7 @@ impl TestClient {
             log_level: None,
             timeout: DEFAULT_TIMEOUT,
             max_rounds: DEFAULT_MAX_INPUT_ROUNDS,
+            identity: None,
         }
     }
 
@@ -869,6 +990,12 @@ impl TestClient {
         Ok(())
     }
 
+    /// Makes the rest of this connection's requests as `identity` (`None`: anonymous), like
+    /// [`TestClientBuilder::identity`] does from the start.
+    pub fn set_identity(&self, identity: Option<Identity>) {
+        self.inner.connection.set_default_identity(identity);
+    }
+
     // ----- what was captured -----
 
     /// Every notification received so far (whole JSON-RPC messages), in arrival order:
@@ -880,6 +1007,42 @@ impl TestClient {
     /// Returns the notifications received so far and forgets them.
     pub fn take_notifications(&self) -> Vec<Value> {
         self.inner.capture.take_notifications()
+    }
+
+    /// The notifications as a stream, in arrival order: first those already captured (and not
+    /// taken), then each new one as it arrives. Waiting for the next one gives up after the
+    /// client's timeout.
+    ///
+    /// ```
+    /// use mcp_core::protocol::ProgressToken;
+    /// use mcp_core::{Context, Router, ToolDef};
+    /// use mcp_testing::{RequestOptions, TestClient};
+    ///
+    /// async fn work(ctx: Context) -> &'static str {
+    ///     ctx.progress(1.0, Some(2.0), None).await;
+    ///     ctx.progress(2.0, Some(2.0), None).await;
+    ///     "done"
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), mcp_testing::TestError> {
+    /// let client = TestClient::new(Router::new().tool(ToolDef::new("work", work))).await?;
+    /// let mut notes = client.notification_stream();
+    /// let opts = RequestOptions::new().progress_token(ProgressToken::Number(1));
+    /// client.call_tool_with("work", (), opts).await?;
+    /// let first = notes.next_method("notifications/progress").await.expect("progress");
+    /// assert_eq!(first["params"]["progress"], 1.0);
+    /// let second = notes.next().await.expect("more progress");
+    /// assert_eq!(second["params"]["progress"], 2.0);
+    /// assert!(notes.try_next().is_none());
+    /// # Ok(()) }
+    /// ```
+    pub fn notification_stream(&self) -> NotificationStream {
+        NotificationStream {
+            capture: self.inner.capture.clone(),
+            position: self.inner.capture.start(),
+            timeout: self.inner.timeout,
+        }
     }
 
     /// The `notifications/progress` params received so far, in order.
@@ -950,7 +1113,9 @@ impl TestClient {
         let current = Arc::new(Mutex::new(RequestId::Number(0)));
         // The first round goes out now, so the request is in flight (and cancellable) as soon
         // as this returns.
-        let first = self.inner.send(method, params.as_ref(), &current)?;
+        let first = self
+            .inner
+            .send(method, params.as_ref(), &current, opts.identity.as_ref())?;
         let inner = self.inner.clone();
         let task_method = method.to_owned();
         let task_current = current.clone();
@@ -983,7 +1148,7 @@ impl TestClient {
         self.request(method, params).await
     }
 
-    async fn list_all<T: DeserializeOwned>(
+    pub(crate) async fn list_all<T: DeserializeOwned>(
         &self,
         method: &str,
         field: &str,
@@ -1010,7 +1175,7 @@ impl TestClient {
     }
 }
 
-fn tool_params(name: &str, arguments: impl Serialize) -> Result<Value, TestError> {
+pub(crate) fn tool_params(name: &str, arguments: impl Serialize) -> Result<Value, TestError> {
     match encode("the tool arguments", arguments)? {
         Value::Null => Ok(json!({ "name": name })),
         args @ Value::Object(_) => Ok(json!({ "name": name, "arguments": args })),

@@ -78,6 +78,12 @@ pub enum TestError {
         /// How many retries were made.
         rounds: usize,
     },
+    /// The task was cancelled, so it has no result.
+    #[error("the task {task_id} was cancelled; it has no result")]
+    TaskCancelled {
+        /// The task id.
+        task_id: String,
+    },
     /// The test asked the client to send something it cannot encode.
     #[error("invalid input: {0}")]
     InvalidInput(String),

@@ -6,7 +6,10 @@
 //! request carries the `_meta` envelope). It calls tools, reads resources, gets prompts,
 //! captures progress and log notifications in order, and answers the server's questions —
 //! elicitation, sampling, roots — with scripted responders that work the same in both eras.
-//! Every wait has a timeout, so a buggy server fails a test instead of hanging it.
+//! It can act as any caller (identity and scopes without tokens), drive tasks, assert with
+//! messages that show the request and the response, and snapshot the server's schema to catch
+//! breaking changes. Every wait has a timeout, so a buggy server fails a test instead of
+//! hanging it.
 //!
 //! ```
 //! use mcp_core::{Args, Context, Router, ToolDef};
@@ -55,24 +58,36 @@
 //! | see progress and logs | [`RequestOptions::progress_token`], [`TestClient::progress`], [`TestClient::logs`], [`TestClient::notifications`] |
 //! | script the user and the model | [`TestClientBuilder::on_elicit`], [`TestClientBuilder::on_sample`], [`TestClientBuilder::roots`], [`reply`] |
 //! | cancel | [`TestClient::start_call_tool`], [`PendingRequest::cancel`] |
+//! | assert with the request and response in the failure | [`TestClient::call`], [`Exchange::expect_text`], [`Exchange::expect_error_code`], [`Exchange::expect_is_error`] |
+//! | act as a caller with scopes | [`TestClientBuilder::identity`], [`RequestOptions::identity`], [`TestClient::set_identity`] |
+//! | drive a task | [`TestClient::call_tool_as_task`], [`TaskHandle`] |
+//! | await notifications one by one | [`TestClient::notification_stream`] |
+//! | catch schema changes | [`snapshot()`], [`assert_schema_snapshot!`], [`schema_diff::classify`], the `mcp-schema-diff` CLI |
 //! | send anything | [`TestClient::request`], [`TestClient::request_raw`], [`TestClient::notify`] |
 #![doc(test(attr(deny(warnings))))]
 
 mod capture;
 mod client;
 mod error;
+mod exchange;
 mod options;
 mod pages;
 mod pending;
 pub mod reply;
 mod responders;
+pub mod schema_diff;
+pub mod snapshot;
+mod tasks;
 
-pub use capture::ServerRequest;
+pub use capture::{NotificationStream, ServerRequest};
 pub use client::{TestClient, TestClientBuilder, DEFAULT_MAX_INPUT_ROUNDS, DEFAULT_TIMEOUT};
 pub use error::TestError;
+pub use exchange::Exchange;
 pub use mcp_core::era::Era;
 pub use options::RequestOptions;
 pub use pending::PendingRequest;
+pub use snapshot::snapshot;
+pub use tasks::{TaskHandle, TaskInfo};
 
 use mcp_core::protocol::{CallToolResult, CompletionReference, ProtocolVersion};
 

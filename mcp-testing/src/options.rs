@@ -2,11 +2,12 @@
 
 use std::time::Duration;
 
+use mcp_core::identity::Identity;
 use mcp_core::protocol::{ClientCapabilities, JsonObject, LoggingLevel, ProgressToken};
 use serde_json::Value;
 
-/// Settings for one request: a progress token, a log level, capabilities, extra `_meta`, a
-/// timeout. Start from [`RequestOptions::new`] and chain.
+/// Settings for one request: a progress token, a log level, capabilities, the caller's
+/// identity, extra `_meta`, a timeout. Start from [`RequestOptions::new`] and chain.
 ///
 /// ```
 /// use std::time::Duration;
@@ -27,6 +28,7 @@ pub struct RequestOptions {
     pub(crate) meta: JsonObject,
     pub(crate) timeout: Option<Duration>,
     pub(crate) follow_input_required: bool,
+    pub(crate) identity: Option<Identity>,
 }
 
 impl Default for RequestOptions {
@@ -38,6 +40,7 @@ impl Default for RequestOptions {
             meta: JsonObject::new(),
             timeout: None,
             follow_input_required: true,
+            identity: None,
         }
     }
 }
@@ -81,6 +84,21 @@ impl RequestOptions {
     /// How long to wait for the response (all `input_required` rounds together).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
+        self
+    }
+
+    /// Sends this request as `identity`, as if an authentication layer had established it,
+    /// instead of the client's default ([`TestClientBuilder::identity`](crate::TestClientBuilder::identity)).
+    /// Both eras; every `input_required` retry carries it too.
+    ///
+    /// ```
+    /// use mcp_core::identity::Identity;
+    /// let opts = mcp_testing::RequestOptions::new()
+    ///     .identity(Identity::new("alice").with_scopes(["db.write"]));
+    /// # let _ = opts;
+    /// ```
+    pub fn identity(mut self, identity: Identity) -> Self {
+        self.identity = Some(identity);
         self
     }
 

@@ -53,6 +53,21 @@ impl Responders {
         }
     }
 
+    /// Whether a question with `method` has a scripted answer.
+    pub(crate) fn can_answer(&self, method: &str) -> bool {
+        match method {
+            "elicitation/create" => self.elicit.is_some(),
+            "sampling/createMessage" => self.sample.is_some(),
+            "roots/list" => self
+                .roots
+                .lock()
+                .map(|r| r.is_some())
+                .unwrap_or_else(|p| p.into_inner().is_some()),
+            "ping" => true,
+            _ => false,
+        }
+    }
+
     /// Answers one question. The result is what goes in the JSON-RPC `result` (handshake era)
     /// or in `inputResponses[key]` (2026-07-28).
     pub(crate) fn answer(&self, method: &str, params: &Value) -> Result<Value, TestError> {

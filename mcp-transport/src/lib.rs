@@ -35,5 +35,8 @@ pub mod auth;
 #[cfg(feature = "client")]
 pub mod client;
 
+#[cfg(feature = "redis")]
+pub mod redis;
+
 #[cfg(feature = "http")]
 pub mod metrics;

@@ -104,3 +104,69 @@ pub(crate) fn write_config(dir: &Path, text: &str) -> PathBuf {
 pub(crate) fn toml_str(s: &str) -> String {
     format!("{s:?}")
 }
+
+/// Starts a server with `--http 127.0.0.1:0` off the async runtime (it waits for the address).
+pub(crate) async fn spawn_http_async(
+    program: &'static str,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+) -> (Proc, String) {
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        spawn_http(program, &args, &env)
+    })
+    .await
+    .expect("spawn_http")
+}
+
+/// Every request header a backend received, as `name: value` lines.
+pub(crate) type SeenHeaders = Arc<Mutex<Vec<String>>>;
+
+/// Records the headers of every request before passing it on.
+#[derive(Clone)]
+struct Recording<S> {
+    inner: S,
+    seen: SeenHeaders,
+}
+
+impl<S, B> tower::Service<http::Request<B>> for Recording<S>
+where
+    S: tower::Service<http::Request<B>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: http::Request<B>) -> S::Future {
+        if let Ok(mut seen) = self.seen.lock() {
+            for (k, v) in req.headers() {
+                seen.push(format!("{k}: {}", String::from_utf8_lossy(v.as_bytes())));
+            }
+        }
+        self.inner.call(req)
+    }
+}
+
+/// Serves `router` over Streamable HTTP on loopback, in this process, recording the request
+/// headers into `seen`; returns the endpoint URL.
+pub(crate) async fn serve_backend(router: mcp_core::Router, seen: SeenHeaders) -> String {
+    use mcp_transport::http::{HttpConfig, McpService};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a backend port");
+    let addr = listener.local_addr().expect("addr");
+    let mcp = McpService::new(mcp_core::Server::new(router), HttpConfig::default());
+    let app = axum::Router::new().fallback_service(Recording { inner: mcp, seen });
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    format!("http://{addr}/mcp")
+}

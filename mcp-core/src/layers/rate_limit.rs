@@ -23,6 +23,7 @@ use super::outcome::{report, Outcome};
 use super::{retry_after_secs, retry_data, tool_error, tool_name, LayerFuture, RATE_LIMITED};
 use crate::jsonrpc::ErrorObject;
 use crate::protocol::JsonObject;
+use crate::router::is_valid_tool_name;
 use crate::server::{McpRequest, McpResponse};
 
 /// How many requests a key may make: `count` per `period`, with bursts of up to `burst`
@@ -438,7 +439,8 @@ impl Config {
                 }
             }
         }
-        let tool = tool_name(req)?;
+        // Names no tool can have are left to the runtime to reject; they get no bucket.
+        let tool = tool_name(req).filter(|t| is_valid_tool_name(t))?;
         let quota = self.per_tool.get(tool).or(self.default_per_tool.as_ref())?;
         let key = format!("tool|{tool}|{client}");
         self.take(&key, quota)

@@ -341,6 +341,35 @@ mod tests {
         assert!(f.contains_key("duration_ms"));
     }
 
+    #[cfg(feature = "otel")]
+    #[tokio::test]
+    async fn the_caller_becomes_the_opentelemetry_parent() {
+        use opentelemetry::trace::TraceContextExt;
+        use tracing_opentelemetry::OpenTelemetrySpanExt;
+        use tracing_subscriber::layer::SubscriberExt;
+
+        let tracer = opentelemetry::trace::noop::NoopTracer::new();
+        let subscriber =
+            tracing_subscriber::registry().with(tracing_opentelemetry::layer().with_tracer(tracer));
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let seen = Arc::new(Mutex::new(None));
+        let record = seen.clone();
+        let svc = TraceLayer::new().layer(Fixed::new(move |_| {
+            let cx = tracing::Span::current().context();
+            *record.lock().unwrap() = Some(cx.span().span_context().trace_id().to_string());
+            Some(Ok(json!({})))
+        }));
+        let req = request(
+            "tools/call",
+            json!({"name": "t", "_meta": {"traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}}),
+        );
+        svc.oneshot(req).await.unwrap();
+        assert_eq!(
+            seen.lock().unwrap().as_deref(),
+            Some("4bf92f3577b34da6a3ce929d0e0e4736")
+        );
+    }
+
     #[test]
     fn trace_context_follows_the_w3c_rules() {
         let ok = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00";

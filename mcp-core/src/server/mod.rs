@@ -89,6 +89,8 @@ pub struct ServerConfig {
     pub tasks: TaskConfig,
     /// Leave tools the caller lacks the scopes for out of `tools/list`.
     pub hide_forbidden_tools: bool,
+    /// The deadline of tools that have no `timeout` of their own (`None`: no deadline).
+    pub default_tool_timeout: Option<Duration>,
 }
 
 impl Default for ServerConfig {
@@ -100,6 +102,7 @@ impl Default for ServerConfig {
             change_buffer: 64,
             tasks: TaskConfig::default(),
             hide_forbidden_tools: true,
+            default_tool_timeout: None,
         }
     }
 }

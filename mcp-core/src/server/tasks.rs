@@ -220,10 +220,29 @@ impl Default for TaskConfig {
     }
 }
 
+/// A task whose handler runs in this process.
 #[derive(Default)]
 struct Live {
+    /// The handler's task.
     abort: Option<AbortHandle>,
+    /// The timer that stops the handler when the task's lifetime is over.
+    expiry: Option<AbortHandle>,
+    /// When the task's lifetime is over.
+    expires: Option<tokio::time::Instant>,
+    /// Questions waiting for `tasks/update`, by key.
     waiters: HashMap<String, oneshot::Sender<Value>>,
+}
+
+impl Live {
+    /// Stops the handler and its expiry timer. Pending questions are dropped with it.
+    fn stop(self) {
+        if let Some(a) = self.abort {
+            a.abort();
+        }
+        if let Some(e) = self.expiry {
+            e.abort();
+        }
+    }
 }
 
 /// The task runtime: the store plus the handlers running in this process.
@@ -296,13 +315,42 @@ impl TaskRuntime {
             self.config.poll_interval.as_millis() as u64,
         );
         self.store.put(record.clone()).await.map_err(store_error)?;
-        self.lock().insert(id, Live::default());
+        let live = Live {
+            expires: Some(tokio::time::Instant::now() + Duration::from_millis(ttl_ms)),
+            ..Live::default()
+        };
+        self.lock().insert(id, live);
         Ok(record)
     }
 
-    pub(crate) fn attach(&self, id: &str, abort: AbortHandle) {
-        if let Some(l) = self.lock().get_mut(id) {
-            l.abort = Some(abort);
+    /// Attaches the running handler to its task. When the task's lifetime ends before the
+    /// handler does, the handler is stopped: its record is gone, so nobody could ever fetch
+    /// what it computes.
+    pub(crate) fn attach(self: &Arc<Self>, id: &str, abort: AbortHandle) {
+        let mut live = self.lock();
+        let Some(l) = live.get_mut(id) else {
+            // Already finished (or cancelled) before it was attached.
+            return;
+        };
+        l.abort = Some(abort);
+        if let Some(deadline) = l.expires {
+            let runtime = Arc::downgrade(self);
+            let task_id = id.to_owned();
+            let timer = tokio::spawn(async move {
+                tokio::time::sleep_until(deadline).await;
+                let Some(runtime) = runtime.upgrade() else {
+                    return;
+                };
+                let expired = runtime.lock().remove(&task_id);
+                if let Some(mut l) = expired {
+                    // This timer is the one running: only the handler needs stopping.
+                    l.expiry = None;
+                    tracing::debug!(task = %task_id, "task expired while running; its handler is stopped");
+                    l.stop();
+                    runtime.changed.notify_waiters();
+                }
+            });
+            l.expiry = Some(timer.abort_handle());
         }
     }
 
@@ -326,7 +374,11 @@ impl TaskRuntime {
 
     /// Records how the handler ended, unless the task was cancelled meanwhile.
     pub(crate) async fn finish(&self, id: &str, outcome: Outcome) {
-        self.lock().remove(id);
+        if let Some(mut l) = self.lock().remove(id) {
+            // The handler is the caller: only its expiry timer needs stopping.
+            l.abort = None;
+            l.stop();
+        }
         self.modify(id, |r| {
             if r.status.is_terminal() {
                 return;
@@ -359,9 +411,7 @@ impl TaskRuntime {
             return Ok((record, true));
         }
         if let Some(live) = self.lock().remove(id) {
-            if let Some(a) = live.abort {
-                a.abort();
-            }
+            live.stop();
         }
         let r = self
             .modify(id, |r| {

@@ -39,6 +39,7 @@ struct Shared {
     metadata: Bytes,
     metadata_paths: Vec<String>,
     metadata_url: String,
+    metrics: Option<mcp_core::layers::Metrics>,
 }
 
 /// Protects an HTTP service (such as [`McpService`](crate::http::McpService)) as an OAuth 2.1
@@ -112,6 +113,7 @@ impl BearerAuthLayer {
                 metadata: metadata.into(),
                 metadata_paths,
                 metadata_url,
+                metrics: None,
             }),
         })
     }
@@ -140,6 +142,15 @@ impl BearerAuthLayer {
     /// The URL announced as `resource_metadata` in challenges.
     pub fn resource_metadata_url(&self) -> &str {
         &self.shared.metadata_url
+    }
+
+    /// Counts refused requests in `metrics` (`mcp_auth_failures_total{reason}`).
+    pub fn metrics(mut self, metrics: &mcp_core::layers::Metrics) -> Self {
+        match Arc::get_mut(&mut self.shared) {
+            Some(shared) => shared.metrics = Some(metrics.clone()),
+            None => tracing::warn!("BearerAuthLayer::metrics after the layer was shared; ignored"),
+        }
+        self
     }
 }
 
@@ -324,6 +335,17 @@ impl Shared {
     fn refuse_with_id(&self, err: &AuthError, id: Value) -> Refusal {
         let status = err.status();
         tracing::debug!(error = %err, status = status.as_u16(), "refused a request");
+        if let Some(m) = &self.metrics {
+            use mcp_core::layers::AuthFailure;
+            match err {
+                AuthError::MissingToken => m.auth_failure(AuthFailure::MissingToken),
+                AuthError::InsufficientScope { .. } => {
+                    m.auth_failure(AuthFailure::InsufficientScope)
+                }
+                AuthError::Unavailable(_) | AuthError::InvalidConfig(_) => {}
+                _ => m.auth_failure(AuthFailure::InvalidToken),
+            }
+        }
         let code = match status {
             StatusCode::UNAUTHORIZED => UNAUTHORIZED_CODE,
             StatusCode::FORBIDDEN => ErrorCode::FORBIDDEN,

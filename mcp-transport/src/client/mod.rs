@@ -52,6 +52,7 @@ use mcp_core::protocol::{
     LoggingMessageParams, ProgressParams, Prompt, ProtocolVersion, ReadResourceResult, Resource,
     ResourceTemplate, RootsCapability, SamplingCapability, ServerCapabilities, Tool,
 };
+use mcp_core::server::TASKS_EXTENSION;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 use tokio::sync::{broadcast, mpsc};
@@ -87,6 +88,12 @@ pub enum ClientError {
     /// The handshake-era HTTP session is gone (the server answered 404).
     #[error("the server no longer knows the session")]
     SessionExpired,
+    /// A `tools/call` the server ran as a task ended in `failed`, with this protocol error.
+    #[error("the server's task failed: {0}")]
+    TaskFailed(ErrorObject),
+    /// A `tools/call` the server ran as a task was cancelled by someone else.
+    #[error("the server's task was cancelled")]
+    TaskCancelled,
 }
 
 impl ClientError {
@@ -129,6 +136,15 @@ pub trait Handler: Send + Sync {
     /// A `notifications/message` for this request.
     fn log(&self, params: LoggingMessageParams) -> BoxFuture<'_, ()> {
         let _ = params;
+        Box::pin(async {})
+    }
+
+    /// The server made the request a task ([`RequestOptions::as_task`]): `task` is its
+    /// `CreateTaskResult` (2026-07-28) or the `task` object of the handshake era. The client
+    /// then follows the task until it ends; questions the task asks come to [`Handler::ask`].
+    /// The default does nothing.
+    fn task_created(&self, task: &Value) -> BoxFuture<'_, ()> {
+        let _ = task;
         Box::pin(async {})
     }
 
@@ -265,6 +281,12 @@ pub struct RequestOptions {
     pub log_level: Option<LoggingLevel>,
     /// Overrides [`ClientConfig::request_timeout`].
     pub timeout: Option<Duration>,
+    /// `tools/call` only: let the server run the call as a task, and follow the task to its
+    /// end (see [`RequestOptions::as_task`]).
+    pub as_task: bool,
+    /// With [`RequestOptions::as_task`]: how long the server should keep the task's record
+    /// (the handshake era's `task.ttl`; 2026-07-28 servers choose themselves).
+    pub task_ttl: Option<Duration>,
 }
 
 impl RequestOptions {
@@ -288,6 +310,27 @@ impl RequestOptions {
     /// Sets the idle timeout.
     pub fn timeout(mut self, t: Duration) -> Self {
         self.timeout = Some(t);
+        self
+    }
+
+    /// Lets the server run a `tools/call` as a task: in 2026-07-28 the request declares the
+    /// `io.modelcontextprotocol/tasks` extension, in the handshake era (2025-11-25 and later)
+    /// it carries `task: {ttl}`. When the server creates a task, the handler hears of it
+    /// ([`Handler::task_created`]) and the client follows the task — `tasks/get` (answering
+    /// its `input_required` questions through the handler and `tasks/update`) in 2026-07-28,
+    /// `tasks/result` in the handshake era — and returns the tool result it ends with. A task
+    /// that fails is [`ClientError::TaskFailed`]. Dropping the request's future cancels the
+    /// task (`tasks/cancel`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use mcp_transport::client::RequestOptions;
+    /// let opts = RequestOptions::new().as_task(Some(Duration::from_secs(600)));
+    /// assert!(opts.as_task);
+    /// ```
+    pub fn as_task(mut self, ttl: Option<Duration>) -> Self {
+        self.as_task = true;
+        self.task_ttl = ttl;
         self
     }
 }
@@ -429,6 +472,10 @@ impl Wire {
     }
 }
 
+/// The most resources one client subscribes to in 2026-07-28 (servers honor at most 1000 per
+/// `subscriptions/listen`).
+const MAX_SUBSCRIPTIONS: usize = 1000;
+
 /// `x-mcp-header` mirrors of a tool: (header name, argument path).
 type Mirrors = Vec<(String, Vec<String>)>;
 
@@ -440,6 +487,9 @@ struct Inner {
     /// `x-mcp-header` mirrors per tool: (header name, argument path).
     mirrors: Mutex<HashMap<String, Mirrors>>,
     watcher: Mutex<Option<tokio::task::AbortHandle>>,
+    /// Resources subscribed to (in 2026-07-28 the `subscriptions/listen` filter names them;
+    /// in the handshake era over HTTP they need the GET stream).
+    subscriptions: Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl Drop for Inner {
@@ -566,6 +616,7 @@ impl Client {
                 session: tokio::sync::Mutex::new(None),
                 mirrors: Mutex::new(HashMap::new()),
                 watcher: Mutex::new(None),
+                subscriptions: Mutex::new(std::collections::BTreeSet::new()),
             }),
         })
     }
@@ -627,7 +678,7 @@ impl Client {
         if reconnect {
             let _ = self.inner.wire.events().send(ServerEvent::Reconnected);
         }
-        if self.inner.config.watch_changes {
+        if self.inner.config.watch_changes || !lock(&self.inner.subscriptions).is_empty() {
             self.spawn_watcher(&session);
         }
         Ok(session)
@@ -868,11 +919,31 @@ impl Client {
         let mut rounds = 0usize;
         let mut resent_session = false;
         let mut refreshed_headers = false;
+        let as_task = opts.as_task && method == "tools/call";
+        // A task call declares the tasks extension (2026-07-28).
+        let task_opts = as_task.then(|| {
+            let mut o = opts.clone();
+            o.capabilities = Some(with_tasks_extension(
+                opts.capabilities
+                    .as_ref()
+                    .unwrap_or(&self.inner.config.capabilities),
+            ));
+            o
+        });
         loop {
             let modern = session.era.is_modern();
             let mut wire_params = params.clone();
             if modern {
-                self.stamp_envelope(&mut wire_params, opts);
+                self.stamp_envelope(&mut wire_params, task_opts.as_ref().unwrap_or(opts));
+            } else if as_task && session.era.at_least(ProtocolVersion::V2025_11_25) {
+                let mut task = JsonObject::new();
+                if let Some(ttl) = opts.task_ttl {
+                    task.insert(
+                        "ttl".into(),
+                        json!(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX)),
+                    );
+                }
+                wire_params.insert("task".into(), Value::Object(task));
             }
             let mut framing = self.framing(Some(&session), modern);
             if modern && method == "tools/call" {
@@ -915,6 +986,22 @@ impl Client {
             let input_required =
                 modern && value.get("resultType").and_then(Value::as_str) == Some("input_required");
             if !input_required {
+                if as_task {
+                    if let Some(task) = created_task(&value, modern) {
+                        handler.task_created(&task).await;
+                        let follow = TaskFollow {
+                            client: self,
+                            task: &task,
+                            opts: task_opts.as_ref().unwrap_or(opts),
+                            handler,
+                        };
+                        return if modern {
+                            Box::pin(follow.modern()).await
+                        } else {
+                            Box::pin(follow.handshake()).await
+                        };
+                    }
+                }
                 return Ok(value);
             }
             rounds += 1;
@@ -1026,23 +1113,38 @@ impl Client {
         }
     }
 
-    /// Keeps a change stream open, restarting it when it ends.
+    /// Keeps a change stream open, restarting it when it ends. In 2026-07-28 the stream's
+    /// filter names the subscribed resources, so a new subscription replaces the stream.
     fn spawn_watcher(&self, session: &Arc<Session>) {
         let caps = &session.capabilities;
-        let wants = caps.tools.as_ref().and_then(|c| c.list_changed) == Some(true)
-            || caps.prompts.as_ref().and_then(|c| c.list_changed) == Some(true)
-            || caps.resources.as_ref().and_then(|c| c.list_changed) == Some(true);
-        if !wants {
+        let modern = session.era.is_modern();
+        let subscribed: Vec<String> = if caps.resources.is_some() {
+            lock(&self.inner.subscriptions).iter().cloned().collect()
+        } else {
+            Vec::new()
+        };
+        let watch = self.inner.config.watch_changes;
+        let wants = watch
+            && (caps.tools.as_ref().and_then(|c| c.list_changed) == Some(true)
+                || caps.prompts.as_ref().and_then(|c| c.list_changed) == Some(true)
+                || caps.resources.as_ref().and_then(|c| c.list_changed) == Some(true));
+        if !wants && subscribed.is_empty() {
+            // Nothing to watch (any more): the last subscription ended.
+            if let Some(old) = lock(&self.inner.watcher).take() {
+                old.abort();
+            }
             return;
         }
         let weak = Arc::downgrade(&self.inner);
         let generation = session.generation;
-        let modern = session.era.is_modern();
-        let filter = json!({
-            "toolsListChanged": caps.tools.is_some(),
-            "promptsListChanged": caps.prompts.is_some(),
-            "resourcesListChanged": caps.resources.is_some(),
+        let mut filter = json!({
+            "toolsListChanged": watch && caps.tools.is_some(),
+            "promptsListChanged": watch && caps.prompts.is_some(),
+            "resourcesListChanged": watch && caps.resources.is_some(),
         });
+        if modern && !subscribed.is_empty() {
+            filter["resourceSubscriptions"] = json!(subscribed);
+        }
         let task = tokio::spawn(async move {
             loop {
                 let Some(inner) = weak.upgrade() else { return };
@@ -1089,18 +1191,36 @@ impl Client {
                 &framing,
             )
             .await?;
+        // A stream replaced by another (a new subscription) must end on the server too, or
+        // both would deliver (on stdio, where closing nothing cancels it).
+        let mut guard = CancelGuard {
+            client: (!self.inner.wire.drop_cancels(true)).then(|| self.clone()),
+            id,
+            framing,
+        };
         let events = self.inner.wire.events().clone();
         while let Some(message) = exchange.rx.recv().await {
-            match message? {
+            let message = match message {
+                Ok(m) => m,
+                Err(e) => {
+                    guard.client = None;
+                    return Err(e);
+                }
+            };
+            match message {
                 Incoming::Notification { method, params } => {
                     if let Some(event) = event_of(&method, &params) {
                         let _ = events.send(event);
                     }
                 }
-                Incoming::Response(_) => return Ok(()),
+                Incoming::Response(_) => {
+                    guard.client = None;
+                    return Ok(());
+                }
                 Incoming::Request { .. } => {}
             }
         }
+        guard.client = None;
         Ok(())
     }
 
@@ -1261,14 +1381,45 @@ impl Client {
         .map(drop)
     }
 
-    /// Subscribes to a resource's updates (handshake era: `resources/subscribe`; reported on
-    /// [`Client::events`]).
+    /// Subscribes to a resource's updates, reported on [`Client::events`] as
+    /// [`ServerEvent::ResourceUpdated`]: `resources/subscribe` in the handshake era (over HTTP
+    /// the updates come on the GET stream, opened for it); in 2026-07-28 the URI joins the
+    /// `resourceSubscriptions` of the client's `subscriptions/listen` stream (opened, or
+    /// opened again, for it).
     pub async fn subscribe_resource(&self, uri: &str) -> Result<(), ClientError> {
-        if self.era().await?.is_modern() {
+        let session = self.session().await?;
+        let modern = session.era.is_modern();
+        if !modern {
+            self.request(
+                "resources/subscribe",
+                json!({ "uri": uri }),
+                &RequestOptions::new(),
+                &NoHandler,
+            )
+            .await?;
+        }
+        let added = {
+            let mut subs = lock(&self.inner.subscriptions);
+            subs.len() < MAX_SUBSCRIPTIONS && subs.insert(uri.to_owned())
+        };
+        if added && (modern || lock(&self.inner.watcher).is_none()) {
+            self.spawn_watcher(&session);
+        }
+        Ok(())
+    }
+
+    /// Ends a subscription made with [`Client::subscribe_resource`].
+    pub async fn unsubscribe_resource(&self, uri: &str) -> Result<(), ClientError> {
+        let session = self.session().await?;
+        let removed = lock(&self.inner.subscriptions).remove(uri);
+        if session.era.is_modern() {
+            if removed {
+                self.spawn_watcher(&session);
+            }
             return Ok(());
         }
         self.request(
-            "resources/subscribe",
+            "resources/unsubscribe",
             json!({ "uri": uri }),
             &RequestOptions::new(),
             &NoHandler,
@@ -1276,6 +1427,229 @@ impl Client {
         .await
         .map(drop)
     }
+}
+
+/// The capabilities `caps` plus the tasks extension.
+fn with_tasks_extension(caps: &ClientCapabilities) -> ClientCapabilities {
+    let mut caps = caps.clone();
+    caps.extensions
+        .get_or_insert_with(JsonObject::new)
+        .entry(TASKS_EXTENSION)
+        .or_insert_with(|| json!({}));
+    caps
+}
+
+/// The task a `tools/call` result announces, if it is a `CreateTaskResult`.
+fn created_task(value: &Value, modern: bool) -> Option<Value> {
+    let task = if modern {
+        (value.get("resultType").and_then(Value::as_str) == Some("task")).then_some(value)?
+    } else {
+        value.get("task")?
+    };
+    task.get("taskId").and_then(Value::as_str)?;
+    Some(task.clone())
+}
+
+/// Drops the handshake era's `related-task` marker from a task's result.
+fn without_related_task(mut result: Value) -> Value {
+    if let Some(obj) = result.as_object_mut() {
+        let empty = match obj.get_mut("_meta").and_then(Value::as_object_mut) {
+            Some(m) => {
+                m.remove(meta::RELATED_TASK);
+                m.is_empty()
+            }
+            None => false,
+        };
+        if empty {
+            obj.remove("_meta");
+        }
+        obj.remove("resultType");
+    }
+    result
+}
+
+/// Cancels the server's task (`tasks/cancel`) unless disarmed: the follower was dropped.
+struct TaskCancel {
+    client: Option<Client>,
+    id: String,
+    opts: RequestOptions,
+}
+
+impl TaskCancel {
+    fn disarm(&mut self) {
+        self.client = None;
+    }
+}
+
+impl Drop for TaskCancel {
+    fn drop(&mut self) {
+        let Some(client) = self.client.take() else {
+            return;
+        };
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let id = std::mem::take(&mut self.id);
+        let mut opts = std::mem::take(&mut self.opts);
+        opts.timeout = Some(Duration::from_secs(10));
+        rt.spawn(async move {
+            let r = client
+                .request("tasks/cancel", json!({ "taskId": id }), &opts, &NoHandler)
+                .await;
+            if let Err(e) = r {
+                tracing::debug!(%e, task = %id, "cancelling the server's task failed");
+            }
+        });
+    }
+}
+
+/// Follows a task the server created for a `tools/call` until it ends.
+struct TaskFollow<'a> {
+    client: &'a Client,
+    task: &'a Value,
+    /// The call's options (2026-07-28: with the tasks extension declared).
+    opts: &'a RequestOptions,
+    handler: &'a dyn Handler,
+}
+
+impl TaskFollow<'_> {
+    fn id(&self) -> String {
+        self.task
+            .get("taskId")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// Options of the follow-up requests: no task, no logs, the call's timeout and
+    /// capabilities.
+    fn follow_opts(&self) -> RequestOptions {
+        RequestOptions {
+            capabilities: self.opts.capabilities.clone(),
+            timeout: self.opts.timeout,
+            ..RequestOptions::default()
+        }
+    }
+
+    /// 2026-07-28: polls `tasks/get` (backing off up to the task's `pollIntervalMs`),
+    /// answers `input_required` through the handler and `tasks/update`.
+    async fn modern(self) -> Result<Value, ClientError> {
+        let id = self.id();
+        let opts = self.follow_opts();
+        let mut cancel = TaskCancel {
+            client: Some(self.client.clone()),
+            id: id.clone(),
+            opts: opts.clone(),
+        };
+        let most = Duration::from_millis(
+            self.task
+                .get("pollIntervalMs")
+                .and_then(Value::as_u64)
+                .unwrap_or(500)
+                .clamp(20, 5_000),
+        );
+        let least = Duration::from_millis(20).min(most);
+        let mut wait = least;
+        loop {
+            let t = self
+                .client
+                .request("tasks/get", json!({ "taskId": id }), &opts, &NoHandler)
+                .await?;
+            match t.get("status").and_then(Value::as_str) {
+                Some("completed") => {
+                    cancel.disarm();
+                    let result = t
+                        .get("result")
+                        .cloned()
+                        .unwrap_or_else(|| json!({"content": []}));
+                    return Ok(without_related_task(result));
+                }
+                Some("failed") => {
+                    cancel.disarm();
+                    return Err(ClientError::TaskFailed(task_error(&t)));
+                }
+                Some("cancelled") => {
+                    cancel.disarm();
+                    return Err(ClientError::TaskCancelled);
+                }
+                Some("input_required") => {
+                    let answers = answer_inputs(&t, self.handler).await?;
+                    if !answers.is_empty() {
+                        self.client
+                            .request(
+                                "tasks/update",
+                                json!({ "taskId": id, "inputResponses": answers }),
+                                &opts,
+                                &NoHandler,
+                            )
+                            .await?;
+                    }
+                    wait = least;
+                    continue;
+                }
+                _ => {}
+            }
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(most);
+        }
+    }
+
+    /// The handshake era: `tasks/result` (the task's questions arrive as server→client
+    /// requests while it waits), asked again when it times out on a long task.
+    async fn handshake(self) -> Result<Value, ClientError> {
+        let id = self.id();
+        let opts = self.follow_opts();
+        let mut cancel = TaskCancel {
+            client: Some(self.client.clone()),
+            id: id.clone(),
+            opts: opts.clone(),
+        };
+        loop {
+            let r = self
+                .client
+                .request("tasks/result", json!({ "taskId": id }), &opts, self.handler)
+                .await;
+            match r {
+                Ok(v) => {
+                    cancel.disarm();
+                    return Ok(without_related_task(v));
+                }
+                Err(ClientError::Rpc(e)) => {
+                    // Failed, or cancelled: tasks/get tells which.
+                    let t = self
+                        .client
+                        .request("tasks/get", json!({ "taskId": id }), &opts, &NoHandler)
+                        .await?;
+                    cancel.disarm();
+                    return Err(match t.get("status").and_then(Value::as_str) {
+                        Some("cancelled") => ClientError::TaskCancelled,
+                        _ => ClientError::TaskFailed(e),
+                    });
+                }
+                Err(ClientError::Timeout(_)) => {
+                    // Quiet for a whole timeout: still there? Then wait again.
+                    self.client
+                        .request("tasks/get", json!({ "taskId": id }), &opts, &NoHandler)
+                        .await?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// The protocol error of a failed task (`tasks/get` in 2026-07-28).
+fn task_error(task: &Value) -> ErrorObject {
+    task.get("error")
+        .and_then(|e| serde_json::from_value(e.clone()).ok())
+        .unwrap_or_else(|| {
+            ErrorObject::new(
+                ErrorCode::INTERNAL_ERROR,
+                task.get("statusMessage")
+                    .and_then(Value::as_str)
+                    .unwrap_or("the task failed"),
+            )
+        })
 }
 
 /// Answers every entry of an `input_required` result, concurrently.

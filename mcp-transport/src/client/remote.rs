@@ -19,7 +19,8 @@ use mcp_core::compose::{
     BoxFuture as ComposeFuture, Catalog, Relay, Remote, RemoteChange, RemoteError,
 };
 use mcp_core::jsonrpc::ErrorObject;
-use mcp_core::protocol::{JsonObject, LoggingMessageParams, ProgressParams};
+use mcp_core::protocol::{JsonObject, LoggingMessageParams, ProgressParams, TaskSupport};
+use mcp_core::server::{ListChanged, TASKS_EXTENSION};
 use serde_json::Value;
 use tokio::sync::{broadcast, mpsc};
 
@@ -34,6 +35,10 @@ impl Handler for Relay {
         Box::pin(Relay::log(self, params))
     }
 
+    fn task_created(&self, _task: &Value) -> BoxFuture<'_, ()> {
+        Box::pin(Relay::task_created(self))
+    }
+
     fn ask(&self, ask: ServerAsk) -> BoxFuture<'_, Result<Value, ErrorObject>> {
         Box::pin(async move { Relay::ask(self, &ask.key, &ask.method, ask.params).await })
     }
@@ -41,7 +46,10 @@ impl Handler for Relay {
 
 fn remote_error(e: ClientError) -> RemoteError {
     match e {
-        ClientError::Rpc(e) => RemoteError::Rpc(e),
+        ClientError::Rpc(e) | ClientError::TaskFailed(e) => RemoteError::Rpc(e),
+        ClientError::TaskCancelled => {
+            RemoteError::Failed("the backend cancelled the task it ran the call as".into())
+        }
         e if e.is_unavailable() => RemoteError::Unavailable(e.to_string()),
         e => RemoteError::Failed(e.to_string()),
     }
@@ -75,9 +83,29 @@ impl Remote for Client {
     ) -> ComposeFuture<'_, Result<Value, RemoteError>> {
         let method = method.to_owned();
         Box::pin(async move {
-            let mut opts = RequestOptions::new().capabilities(relay.client_capabilities().clone());
-            // The caller's own filter still applies (Context::log); ask for everything.
-            opts.log_level = Some(mcp_core::protocol::LoggingLevel::Debug);
+            // The caller's capabilities, except tasks: whether the remote may make a task is
+            // the relay's decision (the remote's task is followed here, not by the caller).
+            let mut caps = relay.client_capabilities().clone();
+            if let Some(ext) = caps.extensions.as_mut() {
+                ext.remove(TASKS_EXTENSION);
+                if ext.is_empty() {
+                    caps.extensions = None;
+                }
+            }
+            let mut opts = RequestOptions::new().capabilities(caps);
+            // 2026-07-28 remotes send what the caller wants to see (handshake-era remotes
+            // have one level per session; the caller's filter applies anyway).
+            opts.log_level = relay.context().log_level();
+            if method == "tools/call" {
+                if let Some(support) = relay.task_support() {
+                    // A handshake-era remote's task talks outside the request (its questions
+                    // cannot be told apart on stdio, nor reach us on HTTP): only when it must.
+                    let modern = self.era().await.map_err(remote_error)?.is_modern();
+                    if modern || support == TaskSupport::Required {
+                        opts.as_task = true;
+                    }
+                }
+            }
             self.request(&method, Value::Object(params), &opts, &relay)
                 .await
                 .map_err(remote_error)
@@ -90,9 +118,9 @@ impl Remote for Client {
         tokio::spawn(async move {
             loop {
                 let change = match events.recv().await {
-                    Ok(ServerEvent::ToolsChanged)
-                    | Ok(ServerEvent::PromptsChanged)
-                    | Ok(ServerEvent::ResourcesChanged) => RemoteChange::Catalog,
+                    Ok(ServerEvent::ToolsChanged) => RemoteChange::List(ListChanged::Tools),
+                    Ok(ServerEvent::PromptsChanged) => RemoteChange::List(ListChanged::Prompts),
+                    Ok(ServerEvent::ResourcesChanged) => RemoteChange::List(ListChanged::Resources),
                     Ok(ServerEvent::ResourceUpdated(uri)) => RemoteChange::ResourceUpdated(uri),
                     Ok(ServerEvent::Reconnected) => RemoteChange::Reconnected,
                     Ok(_) => continue,

@@ -55,6 +55,7 @@ use mcp_core::context::{Outgoing, OutgoingKind};
 use mcp_core::era::{claims_modern, Envelope};
 use mcp_core::identity::{Identity, RequestMeta};
 use mcp_core::jsonrpc::{ErrorCode, ErrorObject, Message, ParseError, RequestId};
+use mcp_core::layers::{Metrics, TrustedProxies, RATE_LIMITED, UNAVAILABLE};
 use mcp_core::protocol::{ClientCapabilities, InitializeParams, ProtocolVersion};
 use mcp_core::{Connection, Router, Server};
 use serde_json::{json, Value};
@@ -63,9 +64,16 @@ use tokio_util_free::CancelFlag;
 
 pub use security::Allowlist;
 pub use session::{InMemorySessionStore, SessionRecord, SessionStore};
-pub use store::{EventStore, InMemoryEventStore, StoreError, StoreFuture};
+pub use store::{
+    EventStore, Followed, InMemoryEventStore, RelayMessage, SessionRelay, StoreError, StoreFuture,
+};
 
 use session::{LiveStream, Session, Sessions};
+
+/// The TCP peer of a request: [`serve_with`] puts it in the request's extensions (when
+/// mounting [`McpService`] elsewhere, insert it yourself).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerAddr(pub SocketAddr);
 
 /// The response body type.
 pub type Body = UnsyncBoxBody<Bytes, Infallible>;
@@ -117,6 +125,17 @@ pub struct HttpConfig {
     pub event_store: Arc<dyn EventStore>,
     /// Where session records are kept.
     pub session_store: Arc<dyn SessionStore>,
+    /// Carries client messages to the other instances serving the same sessions (none by
+    /// default: one instance). See [`SessionRelay`].
+    pub relay: Option<Arc<dyn SessionRelay>>,
+    /// Proxies whose `X-Forwarded-For` is believed when resolving the client's address (none
+    /// by default: the TCP peer is the client).
+    pub trusted_proxies: TrustedProxies,
+    /// Where the session count goes (`mcp_sessions`).
+    pub metrics: Option<Metrics>,
+    /// `/healthz`, `/readyz` (and `/metrics`) answered on the MCP listener too (applies to
+    /// [`serve_with`]).
+    pub ops: Option<crate::metrics::OpsEndpoints>,
 }
 
 impl std::fmt::Debug for HttpConfig {
@@ -149,11 +168,33 @@ impl Default for HttpConfig {
             path: "/mcp".into(),
             event_store: Arc::new(InMemoryEventStore::default()),
             session_store: Arc::new(InMemorySessionStore::default()),
+            relay: None,
+            trusted_proxies: TrustedProxies::default(),
+            metrics: None,
+            ops: None,
         }
     }
 }
 
 impl HttpConfig {
+    /// Believes `X-Forwarded-For` as far as these proxies wrote it.
+    pub fn trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
+        self.trusted_proxies = proxies;
+        self
+    }
+
+    /// Reports opened and closed sessions to `metrics`.
+    pub fn metrics(mut self, metrics: &Metrics) -> Self {
+        self.metrics = Some(metrics.clone());
+        self
+    }
+
+    /// Serves these operations endpoints beside the MCP endpoint.
+    pub fn ops(mut self, ops: crate::metrics::OpsEndpoints) -> Self {
+        self.ops = Some(ops);
+        self
+    }
+
     /// Sets the accepted host names.
     pub fn allow(mut self, allow: Allowlist) -> Self {
         self.allow = allow;
@@ -207,6 +248,12 @@ impl HttpConfig {
         self.session_store = s;
         self
     }
+
+    /// Relays client messages between instances (see [`SessionRelay`]).
+    pub fn relay(mut self, r: Arc<dyn SessionRelay>) -> Self {
+        self.relay = Some(r);
+        self
+    }
 }
 
 mod tokio_util_free {
@@ -254,6 +301,10 @@ struct Inner {
     shutdown: CancelFlag,
     /// Whether the idle-session reaper runs (it needs a tokio runtime to start in).
     reaper: std::sync::atomic::AtomicBool,
+    /// Whether the relay listener runs (likewise).
+    relay_listener: std::sync::atomic::AtomicBool,
+    /// Tells this process's SSE streams apart from other instances' (`<hex>-`).
+    instance: String,
 }
 
 /// The Streamable HTTP endpoint as a tower `Service`.
@@ -293,6 +344,8 @@ impl McpService {
             sessions: Sessions::default(),
             shutdown: CancelFlag::default(),
             reaper: std::sync::atomic::AtomicBool::new(false),
+            relay_listener: std::sync::atomic::AtomicBool::new(false),
+            instance: instance_tag(),
         });
         ensure_reaper(&inner);
         McpService { inner }
@@ -318,6 +371,9 @@ impl McpService {
     pub fn close(&self) {
         self.shutdown();
         for s in self.inner.sessions.drain() {
+            if let Some(m) = &self.inner.config.metrics {
+                m.session_closed();
+            }
             s.connection.close();
         }
         self.inner.modern.close();
@@ -364,9 +420,10 @@ where
     }
 }
 
-/// Starts the idle-session reaper once, if a runtime is at hand.
+/// Starts the idle-session reaper (and the relay listener) once, if a runtime is at hand.
 fn ensure_reaper(inner: &Arc<Inner>) {
     use std::sync::atomic::Ordering;
+    ensure_relay_listener(inner);
     if inner.reaper.load(Ordering::Relaxed) {
         return;
     }
@@ -391,16 +448,111 @@ fn ensure_reaper(inner: &Arc<Inner>) {
             }
             for s in inner.sessions.reap(inner.config.session_idle_timeout) {
                 tracing::debug!(session = %s.id, "closing an idle session");
-                end_session(&inner, &s).await;
+                // With shared stores the session may be busy on another instance: forget only
+                // this process's part; the record expires by its TTL.
+                if inner.config.session_store.shared() {
+                    s.connection.close();
+                } else {
+                    end_session(&inner, &s).await;
+                }
             }
         }
     });
 }
 
+/// A random tag for this process's stream ids.
+fn instance_tag() -> String {
+    let mut b = [0u8; 4];
+    let _ = getrandom::fill(&mut b);
+    format!("{:08x}-", u32::from_le_bytes(b))
+}
+
+/// Ends a session everywhere: its connection here, its events and record in the stores, and
+/// (through the relay) its connections on other instances.
 async fn end_session(inner: &Inner, s: &Session) {
+    if let Some(m) = &inner.config.metrics {
+        m.session_closed();
+    }
     s.connection.close();
     let _ = inner.config.event_store.forget(&format!("{}.", s.id)).await;
     let _ = inner.config.session_store.remove(&s.id).await;
+    if let Some(relay) = &inner.config.relay {
+        let ended = RelayMessage::Ended {
+            session: s.id.clone(),
+        };
+        if let Err(e) = relay.publish(&ended).await {
+            tracing::warn!(%e, session = %s.id, "could not tell the other instances that a session ended");
+        }
+    }
+}
+
+/// Starts applying what other instances relay, once, if a runtime is at hand.
+fn ensure_relay_listener(inner: &Arc<Inner>) {
+    use std::sync::atomic::Ordering;
+    let Some(relay) = inner.config.relay.clone() else {
+        return;
+    };
+    if inner.relay_listener.load(Ordering::Relaxed)
+        || tokio::runtime::Handle::try_current().is_err()
+    {
+        return;
+    }
+    if inner.relay_listener.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    let mut rx = relay.subscribe();
+    let weak = Arc::downgrade(inner);
+    tokio::spawn(async move {
+        while let Some(message) = rx.recv().await {
+            let Some(inner) = weak.upgrade() else { return };
+            apply_relayed(&inner, message).await;
+        }
+    });
+}
+
+/// Methods whose effect on a session's state every instance holding it must see.
+const SESSION_STATE_METHODS: [&str; 3] = [
+    "logging/setLevel",
+    "resources/subscribe",
+    "resources/unsubscribe",
+];
+
+/// Applies a message another instance relayed, if this process holds the session.
+async fn apply_relayed(inner: &Inner, message: RelayMessage) {
+    match message {
+        RelayMessage::Ended { session } => {
+            if let Some(s) = inner.sessions.remove(&session) {
+                tracing::debug!(session = %s.id, "the session ended on another instance");
+                s.connection.close();
+            }
+        }
+        RelayMessage::Client { session, json } => {
+            let Some(s) = inner.sessions.get(&session) else {
+                return;
+            };
+            let Ok(message) = Message::parse(json.as_bytes()) else {
+                tracing::debug!(session = %session, "ignoring a malformed relayed message");
+                return;
+            };
+            match message {
+                Message::Request(r) if SESSION_STATE_METHODS.contains(&r.method.as_str()) => {
+                    apply_state_request(&s.connection, Message::Request(r)).await;
+                }
+                Message::Request(r) => {
+                    tracing::debug!(method = %r.method, "ignoring a relayed request");
+                }
+                other => s.connection.receive(other, mpsc::channel(1).0),
+            }
+        }
+    }
+}
+
+/// Runs a session-state request (`logging/setLevel`, `resources/(un)subscribe`) to its end,
+/// discarding the answer.
+async fn apply_state_request(conn: &Arc<Connection>, message: Message) {
+    if let Some(fut) = conn.receive_inline(message, mpsc::channel(1).0) {
+        fut.await;
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -534,11 +686,11 @@ where
         Method::POST => post(inner, req).await,
         Method::GET if inner.shutdown.is_cancelled() => shutting_down(),
         Method::GET => {
-            let meta = request_meta(&req);
+            let meta = request_meta(&inner, &req);
             get(inner, req.headers(), &meta).await
         }
         Method::DELETE => {
-            let meta = request_meta(&req);
+            let meta = request_meta(&inner, &req);
             delete(inner, req.headers(), &meta).await
         }
         _ => with_allow(
@@ -621,7 +773,7 @@ where
         );
     }
     // The caller an authentication layer (`auth::BearerAuth`) established, for the runtime.
-    let meta = request_meta(&req);
+    let meta = request_meta(&inner, &req);
     let (headers, bytes) = match read_body(&inner, req).await {
         Ok(b) => b,
         Err(r) => return r,
@@ -668,10 +820,23 @@ where
 
 /// What the runtime learns about a request besides its body: the caller an authentication
 /// layer put in the extensions as `Arc<Identity>`.
-fn request_meta<B>(req: &Request<B>) -> RequestMeta {
+fn request_meta<B>(inner: &Inner, req: &Request<B>) -> RequestMeta {
+    let forwarded = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok());
     RequestMeta {
         identity: req.extensions().get::<Arc<Identity>>().cloned(),
-        ..RequestMeta::default()
+        remote_addr: req
+            .extensions()
+            .get::<PeerAddr>()
+            .map(|p| inner.config.trusted_proxies.resolve(p.0, forwarded)),
+        session_id: None,
+        traceparent: security::single(req.headers(), "traceparent")
+            .ok()
+            .flatten()
+            .map(str::to_owned),
     }
 }
 
@@ -751,8 +916,7 @@ async fn modern_post(
         );
     };
     if first.kind == OutgoingKind::Response {
-        let status = response_status(&first.json);
-        return json_body(status, first.json);
+        return answer_body(first.json);
     }
     if inner.config.json_response && !listen {
         // JSON-only: drop notifications, wait for the answer (still cancellable by disconnect).
@@ -762,7 +926,7 @@ async fn modern_post(
                 tokio::select! {
                     biased;
                     item = rx.recv() => match item {
-                        Some(o) if o.kind == OutgoingKind::Response => return json_body(response_status(&o.json), o.json),
+                        Some(o) if o.kind == OutgoingKind::Response => return answer_body(o.json),
                         Some(_) => continue,
                         None => break,
                     },
@@ -772,7 +936,7 @@ async fn modern_post(
         }
         while let Some(o) = rx.recv().await {
             if o.kind == OutgoingKind::Response {
-                return json_body(response_status(&o.json), o.json);
+                return answer_body(o.json);
             }
         }
         return http_error(
@@ -795,16 +959,38 @@ async fn modern_post(
     sse_response(stream, None)
 }
 
-/// `-32021` (a capability missing from this request) is a 400; other errors after the ladder
-/// are the handler's and travel with 200.
-fn response_status(json: &str) -> StatusCode {
-    let code = serde_json::from_str::<Value>(json)
-        .ok()
-        .and_then(|v| v.get("error")?.get("code")?.as_i64());
-    match code {
-        Some(c) if c == ErrorCode::MISSING_CAPABILITY.0 => StatusCode::BAD_REQUEST,
-        _ => StatusCode::OK,
+/// The status of a single JSON-RPC answer, and its `Retry-After`: `-32021` (a capability
+/// missing from this request) is a 400, `-31429` (a client over its rate limit) a 429 and
+/// `-31503` (overloaded, audit unavailable) a 503, both with `Retry-After:
+/// error.data.retryAfterSeconds` when present; other errors are the handler's and travel
+/// with 200.
+fn response_status(json: &str) -> (StatusCode, Option<u64>) {
+    let Ok(v) = serde_json::from_str::<Value>(json) else {
+        return (StatusCode::OK, None);
+    };
+    let Some(error) = v.get("error") else {
+        return (StatusCode::OK, None);
+    };
+    let retry = error
+        .get("data")
+        .and_then(|d| d.get("retryAfterSeconds"))
+        .and_then(Value::as_u64);
+    match error.get("code").and_then(Value::as_i64).map(ErrorCode) {
+        Some(ErrorCode::MISSING_CAPABILITY) => (StatusCode::BAD_REQUEST, None),
+        Some(RATE_LIMITED) => (StatusCode::TOO_MANY_REQUESTS, Some(retry.unwrap_or(1))),
+        Some(UNAVAILABLE) => (StatusCode::SERVICE_UNAVAILABLE, retry),
+        _ => (StatusCode::OK, None),
     }
+}
+
+/// A single JSON-RPC answer with the status [`response_status`] gives it.
+fn answer_body(json: String) -> Response<Body> {
+    let (status, retry) = response_status(&json);
+    let mut r = json_body(status, json);
+    if let Some(secs) = retry {
+        r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    r
 }
 
 /// An SSE body that also drives the request's future: dropping the body (the client went
@@ -931,10 +1117,21 @@ async fn session_lookup(
     };
     if let Some(s) = inner.sessions.get(&sid) {
         s.touch();
+        refresh_record(inner, &s);
         return Ok(s);
     }
     // Another instance may have created it (shared session store).
-    if let Ok(Some(record)) = inner.config.session_store.get(&sid).await {
+    let record = match inner.config.session_store.get(&sid).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(%e, "the session store failed");
+            return Err(with_retry(http_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &format!("Service unavailable: the session cannot be loaded ({e}); retry later"),
+            )));
+        }
+    };
+    if let Some(record) = record {
         if let Ok(version) = record.protocol_version.parse::<ProtocolVersion>() {
             let (utx, urx) = mpsc::channel(inner.config.stream_queue.max(1));
             let conn = Connection::resume_handshake(
@@ -944,17 +1141,40 @@ async fn session_lookup(
                 record.client_info.clone(),
                 utx.clone(),
             );
-            let s = Arc::new(Session::new(sid.clone(), conn, version, (utx, urx)));
+            // The session's state as the client left it on other instances.
+            let mut state = Vec::new();
+            if let Some(level) = &record.log_level {
+                state.push(("logging/setLevel", json!({ "level": level })));
+            }
+            for uri in &record.subscriptions {
+                state.push(("resources/subscribe", json!({ "uri": uri })));
+            }
+            for (i, (method, params)) in state.into_iter().enumerate() {
+                let text = json!({"jsonrpc": "2.0", "id": format!("revive-{i}"), "method": method, "params": params});
+                if let Ok(m) = Message::from_value(text) {
+                    apply_state_request(&conn, m).await;
+                }
+            }
+            let s = Arc::new(Session::new(
+                sid.clone(),
+                conn,
+                version,
+                (utx, urx),
+                &inner.instance,
+            ));
             if let Some(subject) = record.subject.clone() {
                 let _ = s.subject.set(subject);
             }
             // A concurrent request may have revived it first: use that one.
-            if let Some(s) = inner
+            if let Some(kept) = inner
                 .sessions
                 .get_or_insert(s.clone(), inner.config.max_sessions)
             {
-                s.touch();
-                return Ok(s);
+                if !Arc::ptr_eq(&kept, &s) {
+                    s.connection.close();
+                }
+                kept.touch();
+                return Ok(kept);
             }
             s.connection.close();
             return Err(with_retry(http_error(
@@ -967,6 +1187,30 @@ async fn session_lookup(
         StatusCode::NOT_FOUND,
         "Not Found: unknown, expired or terminated session; initialize a new one",
     ))
+}
+
+/// Extends the shared record's lifetime now and then while the session is in use here (at
+/// most once per eighth of the idle timeout), without making the request wait for it.
+fn refresh_record(inner: &Inner, s: &Session) {
+    let store = &inner.config.session_store;
+    if !store.shared() {
+        return;
+    }
+    let ttl = inner.config.session_idle_timeout;
+    {
+        let mut last = s.refreshed.lock().unwrap_or_else(|p| p.into_inner());
+        if last.elapsed() < (ttl / 8).max(Duration::from_millis(100)) {
+            return;
+        }
+        *last = tokio::time::Instant::now();
+    }
+    let store = store.clone();
+    let id = s.id.clone();
+    tokio::spawn(async move {
+        if let Err(e) = store.touch(&id, ttl).await {
+            tracing::debug!(%e, "could not extend the session record's lifetime");
+        }
+    });
 }
 
 /// The handshake version a sessionless request speaks: its header, else 2025-03-26.
@@ -1042,6 +1286,11 @@ async fn legacy_post(
         Ok(c) => c,
         Err(r) => return r,
     };
+    let mut meta = meta;
+    if let Some(s) = &session {
+        meta.session_id = Some(Arc::from(s.id.as_str()));
+        relay_client_message(&inner, s, &message).await;
+    }
     match message {
         Message::Request(req) => {
             let (tx, rx) = mpsc::channel(inner.config.stream_queue.max(1));
@@ -1053,6 +1302,102 @@ async fn legacy_post(
             with_session(empty(StatusCode::ACCEPTED), session.as_ref())
         }
     }
+}
+
+/// Passes on to the other instances what they must see of a client message: answers to
+/// server→client requests and cancellations (the request may live elsewhere), and changes of
+/// session state, which are also saved in the session record for instances that revive the
+/// session later.
+async fn relay_client_message(inner: &Inner, session: &Session, message: &Message) {
+    let json = match message {
+        Message::Response(_) => serde_json::to_string(message).ok(),
+        Message::Notification(n) if n.method == "notifications/cancelled" => {
+            serde_json::to_string(message).ok()
+        }
+        Message::Request(r) if SESSION_STATE_METHODS.contains(&r.method.as_str()) => {
+            let params: Option<Value> = r
+                .params
+                .as_deref()
+                .and_then(|p| serde_json::from_str(p.get()).ok());
+            if !save_session_state(inner, &session.id, &r.method, params.as_ref()).await {
+                return;
+            }
+            // A fresh id: the client's own is answered here.
+            let relay_id = format!(
+                "relay-{}{}",
+                inner.instance,
+                new_session_id().get(..8).unwrap_or("0")
+            );
+            Some(
+                json!({"jsonrpc": "2.0", "id": relay_id, "method": r.method, "params": params})
+                    .to_string(),
+            )
+        }
+        _ => None,
+    };
+    let (Some(relay), Some(json)) = (&inner.config.relay, json) else {
+        return;
+    };
+    let message = RelayMessage::Client {
+        session: session.id.clone(),
+        json,
+    };
+    if let Err(e) = relay.publish(&message).await {
+        tracing::warn!(%e, session = %session.id, "could not relay a client message to the other instances");
+    }
+}
+
+/// Saves a session-state change in the shared record; `false` when the request is malformed
+/// (it will fail here, so there is nothing to pass on).
+async fn save_session_state(
+    inner: &Inner,
+    sid: &str,
+    method: &str,
+    params: Option<&Value>,
+) -> bool {
+    let field = |name: &str| {
+        params
+            .and_then(|p| p.get(name))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    let change = match method {
+        "logging/setLevel" => match field("level") {
+            Some(l)
+                if serde_json::from_value::<mcp_core::protocol::LoggingLevel>(json!(l)).is_ok() =>
+            {
+                l
+            }
+            _ => return false,
+        },
+        _ => match field("uri") {
+            Some(u) => u,
+            None => return false,
+        },
+    };
+    let store = &inner.config.session_store;
+    if !store.shared() {
+        return true;
+    }
+    match store.get(sid).await {
+        Ok(Some(mut rec)) => {
+            match method {
+                "logging/setLevel" => rec.log_level = Some(change),
+                "resources/subscribe" => {
+                    if !rec.subscriptions.contains(&change) && rec.subscriptions.len() < 1000 {
+                        rec.subscriptions.push(change);
+                    }
+                }
+                _ => rec.subscriptions.retain(|u| *u != change),
+            }
+            if let Err(e) = store.put(&rec, inner.config.session_idle_timeout).await {
+                tracing::warn!(%e, "could not save a session-state change");
+            }
+        }
+        Ok(None) => {}
+        Err(e) => tracing::warn!(%e, "could not save a session-state change"),
+    }
+    true
 }
 
 /// Whether a body is a JSON array (a JSON-RPC batch).
@@ -1115,6 +1460,10 @@ async fn batch_post(
         Ok(c) => c,
         Err(r) => return r,
     };
+    let mut meta = meta;
+    if let Some(s) = &session {
+        meta.session_id = Some(Arc::from(s.id.as_str()));
+    }
     if version != ProtocolVersion::V2025_03_26 {
         return with_session(
             refuse(format!(
@@ -1141,6 +1490,11 @@ async fn batch_post(
     if requests > 0 && inner.shutdown.is_cancelled() {
         return shutting_down();
     }
+    if let Some(s) = &session {
+        for m in &messages {
+            relay_client_message(&inner, s, m).await;
+        }
+    }
     let (tx, rx) = mpsc::channel(inner.config.stream_queue.max(1));
     for m in messages {
         match m {
@@ -1165,6 +1519,9 @@ async fn initialize(inner: &Inner, message: Message, meta: RequestMeta) -> Respo
             StatusCode::SERVICE_UNAVAILABLE,
             "Service unavailable: too many open sessions; retry later",
         ));
+    }
+    if let Some(m) = &inner.config.metrics {
+        m.session_opened();
     }
     // What the session store keeps about the client.
     let declared = match &message {
@@ -1201,7 +1558,13 @@ async fn initialize(inner: &Inner, message: Message, meta: RequestMeta) -> Respo
             "no secure random source to mint a session id",
         );
     }
-    let session = Arc::new(Session::new(id.clone(), conn, version, (utx, urx)));
+    let session = Arc::new(Session::new(
+        id.clone(),
+        conn,
+        version,
+        (utx, urx),
+        &inner.instance,
+    ));
     if let Some(identity) = &meta.identity {
         let _ = session.subject.set(identity.subject.clone());
     }
@@ -1225,6 +1588,7 @@ async fn initialize(inner: &Inner, message: Message, meta: RequestMeta) -> Respo
         client_capabilities,
         client_info,
         subject: meta.identity.as_ref().map(|i| i.subject.clone()),
+        ..SessionRecord::default()
     };
     if let Err(e) = inner
         .config
@@ -1232,7 +1596,15 @@ async fn initialize(inner: &Inner, message: Message, meta: RequestMeta) -> Respo
         .put(&rec, inner.config.session_idle_timeout)
         .await
     {
+        // Without its record no other instance could serve the session: refuse it now
+        // rather than fail on the client's next request.
         tracing::warn!(%e, "could not save the session record");
+        inner.sessions.remove(&id);
+        session.connection.close();
+        return with_retry(http_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &format!("Service unavailable: the session cannot be saved ({e}); retry later"),
+        ));
     }
     set_session(json_body(StatusCode::OK, answer.json), &id)
 }
@@ -1298,7 +1670,8 @@ async fn respond(
             answers.pop()
         };
         return match json {
-            Some(json) => with_session(json_body(StatusCode::OK, json), session.as_ref()),
+            Some(json) if batch => with_session(json_body(StatusCode::OK, json), session.as_ref()),
+            Some(json) => with_session(answer_body(json), session.as_ref()),
             None => with_session(
                 http_error(
                     StatusCode::INTERNAL_SERVER_ERROR,
@@ -1442,6 +1815,10 @@ fn resumable_stream(
                 }
             }
         }
+        // Other instances following this stream for a client that resumed there end it now.
+        if let Err(e) = producer_inner.config.event_store.finish(&sid).await {
+            tracing::debug!(%e, "could not mark an SSE stream finished");
+        }
         // Finished streams stay replayable through the event store; forget the live entry
         // (dropping the subscriber ends the client's stream).
         producer_session
@@ -1561,6 +1938,10 @@ async fn resume(inner: Arc<Inner>, session: Arc<Session>, last: &str) -> Respons
             l.appended
         })
     };
+    if attached.is_none() {
+        // Not produced here: finished, or produced by another instance.
+        return follow_stream(inner, session, last.to_owned(), after).await;
+    }
     let live = attached.is_some();
     let replay = match inner.config.event_store.replay_after(last).await {
         Ok(Some(events)) => events,
@@ -1604,6 +1985,85 @@ async fn resume(inner: Arc<Inner>, session: Arc<Session>, last: &str) -> Respons
             let _ = &guard;
             b
         });
+    sse_response(body, Some(&session.id))
+}
+
+/// A resumed stream that this process does not produce: what the event store holds after
+/// `last`, then (with a shared store, while another instance is still producing the stream)
+/// the events as they are stored, until the stream is finished. Bounded by the session idle
+/// timeout; a store failure ends it (the client resumes again later).
+async fn follow_stream(
+    inner: Arc<Inner>,
+    session: Arc<Session>,
+    last: String,
+    after: u64,
+) -> Response<Body> {
+    let store = inner.config.event_store.clone();
+    let first = match store.follow(&last, Duration::ZERO).await {
+        Ok(Some(f)) => f,
+        // Resuming right after the priming event of a stream another instance has not stored
+        // anything in yet.
+        Ok(None) if after == 0 && store.shared() => Followed::default(),
+        Ok(None) => {
+            return http_error(
+                StatusCode::NOT_FOUND,
+                "Not Found: those events are no longer available",
+            )
+        }
+        Err(e) => {
+            return with_retry(http_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &format!("Service unavailable: {e}"),
+            ))
+        }
+    };
+    let guard = StreamGuard::new(&session);
+    let cursor = first.events.last().map_or(last, |(id, _)| id.clone());
+    let head: Vec<Bytes> = first
+        .events
+        .iter()
+        .map(|(id, m)| sse::event(Some(id), m))
+        .collect();
+    let deadline = tokio::time::Instant::now() + inner.config.session_idle_timeout;
+    let state = (inner, cursor, first.finished, tokio::time::Instant::now());
+    let tail = futures_util::stream::unfold(state, move |(inner, cursor, done, mut quiet)| {
+        let store = store.clone();
+        async move {
+            let keep_alive = inner.config.keep_alive;
+            loop {
+                if done || inner.shutdown.is_cancelled() || tokio::time::Instant::now() > deadline {
+                    return None;
+                }
+                let wait = keep_alive
+                    .saturating_sub(quiet.elapsed())
+                    .clamp(Duration::from_millis(10), Duration::from_secs(1));
+                match store.follow(&cursor, wait).await {
+                    Ok(Some(f)) if !f.events.is_empty() => {
+                        let next = f.events.last().map_or(cursor, |(id, _)| id.clone());
+                        let mut chunk = Vec::new();
+                        for (id, m) in &f.events {
+                            chunk.extend_from_slice(&sse::event(Some(id), m));
+                        }
+                        let state = (inner, next, f.finished, tokio::time::Instant::now());
+                        return Some((Bytes::from(chunk), state));
+                    }
+                    Ok(Some(f)) if f.finished => return None,
+                    Ok(Some(_)) => {}
+                    // Evicted meanwhile, or the store failed: end; the client may resume again.
+                    Ok(None) if after == 0 && cursor.ends_with(":0") => {}
+                    Ok(None) | Err(_) => return None,
+                }
+                if quiet.elapsed() >= keep_alive {
+                    quiet = tokio::time::Instant::now();
+                    return Some((sse::keep_alive(), (inner, cursor, false, quiet)));
+                }
+            }
+        }
+    });
+    let body = futures_util::stream::iter(head).chain(tail).map(move |b| {
+        let _ = &guard;
+        b
+    });
     sse_response(body, Some(&session.id))
 }
 
@@ -1676,19 +2136,17 @@ async fn delete(inner: Arc<Inner>, headers: &HeaderMap, meta: &RequestMeta) -> R
             )
         }
     };
-    match inner.sessions.get(&sid) {
-        Some(s) if !owned_by(&s, meta) => not_found_session(),
-        Some(_) => {
-            if let Some(s) = inner.sessions.remove(&sid) {
-                end_session(&inner, &s).await;
-            }
-            empty(StatusCode::OK)
-        }
-        None => http_error(
-            StatusCode::NOT_FOUND,
-            "Not Found: unknown or already terminated session",
-        ),
+    // The session may live on another instance: the shared record revives it here first.
+    let s = match session_lookup(&inner, headers).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if !owned_by(&s, meta) {
+        return not_found_session();
     }
+    let s = inner.sessions.remove(&sid).unwrap_or(s);
+    end_session(&inner, &s).await;
+    empty(StatusCode::OK)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1756,10 +2214,11 @@ pub async fn serve_with(
         .timer(TokioTimer::new())
         .header_read_timeout(header_timeout);
     let path = service.inner.config.path.clone();
+    let ops = service.inner.config.ops.clone().map(Arc::new);
     let grace = service.inner.config.shutdown_grace;
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
-        let (stream, _peer) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
                 Err(e) => {
@@ -1775,16 +2234,23 @@ pub async fn serve_with(
         }
         let svc = service.clone();
         let path = path.clone();
+        let ops = ops.clone();
         // hyper's header timeout starts once the protocol is known; a client that sends nothing
         // (or a few bytes of an HTTP/2 preface) would otherwise hold the connection forever.
         let started = Arc::new(AtomicBool::new(false));
         let started_in_service = started.clone();
         let hyper_service =
-            hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+            hyper::service::service_fn(move |mut req: Request<hyper::body::Incoming>| {
                 started_in_service.store(true, Ordering::Relaxed);
+                req.extensions_mut().insert(PeerAddr(peer));
                 let svc = svc.clone();
                 let path = path.clone();
+                let ops = ops.clone();
                 async move {
+                    let ops = ops.as_ref();
+                    if let Some(r) = ops.and_then(|o| o.respond(req.method(), req.uri().path())) {
+                        return Ok::<_, Infallible>(r.map(|b| b.boxed_unsync()));
+                    }
                     if req.uri().path() != path {
                         return Ok::<_, Infallible>(http_error(
                             StatusCode::NOT_FOUND,

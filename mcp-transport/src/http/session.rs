@@ -35,6 +35,12 @@ pub struct SessionRecord {
     /// The authenticated subject that created the session; only it may use the session.
     #[serde(default)]
     pub subject: Option<String>,
+    /// The level the client set with `logging/setLevel`, if it did.
+    #[serde(default)]
+    pub log_level: Option<String>,
+    /// The resources the client subscribed to (`resources/subscribe`).
+    #[serde(default)]
+    pub subscriptions: Vec<String>,
 }
 
 /// Where session records live, so that any instance can serve a session.
@@ -45,6 +51,20 @@ pub trait SessionStore: Send + Sync + 'static {
     fn get<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Option<SessionRecord>>;
     /// Deletes a record.
     fn remove<'a>(&'a self, id: &'a str) -> StoreFuture<'a, ()>;
+
+    /// Extends a record's idle lifetime: the session is in use. The default does nothing
+    /// (a process-local store's record lives as long as the session it belongs to).
+    fn touch<'a>(&'a self, id: &'a str, ttl: Duration) -> StoreFuture<'a, ()> {
+        let _ = (id, ttl);
+        Box::pin(async { Ok(()) })
+    }
+
+    /// Whether several instances share this store. An instance that finds a session idle then
+    /// only forgets its own state: the record expires by its TTL, which activity on any
+    /// instance extends. `false` by default.
+    fn shared(&self) -> bool {
+        false
+    }
 }
 
 /// A process-local [`SessionStore`] (records expire with their TTL).
@@ -124,8 +144,13 @@ pub(crate) struct Session {
     pub(crate) unsolicited_tx: mpsc::Sender<Outgoing>,
     pub(crate) live: Mutex<HashMap<String, LiveStream>>,
     next_stream: AtomicU64,
+    /// Names this process's streams apart from another instance's streams of the same session
+    /// (they share an event store).
+    stream_tag: String,
     /// On tokio's clock, so idleness follows the runtime's notion of time.
     last_seen: Mutex<tokio::time::Instant>,
+    /// When the shared record's lifetime was last extended.
+    pub(crate) refreshed: Mutex<tokio::time::Instant>,
     pub(crate) open_streams: AtomicUsize,
 }
 
@@ -143,6 +168,7 @@ impl Session {
         connection: Arc<Connection>,
         version: ProtocolVersion,
         unsolicited: (mpsc::Sender<Outgoing>, mpsc::Receiver<Outgoing>),
+        stream_tag: &str,
     ) -> Self {
         let (unsolicited_tx, unsolicited) = unsolicited;
         Session {
@@ -154,7 +180,9 @@ impl Session {
             unsolicited_tx,
             live: Mutex::new(HashMap::new()),
             next_stream: AtomicU64::new(1),
+            stream_tag: stream_tag.to_owned(),
             last_seen: Mutex::new(tokio::time::Instant::now()),
+            refreshed: Mutex::new(tokio::time::Instant::now()),
             open_streams: AtomicUsize::new(0),
         }
     }
@@ -170,11 +198,13 @@ impl Session {
             .elapsed()
     }
 
-    /// A new stream id: the session id, a dot, a counter. Event ids add `:<seq>`.
+    /// A new stream id: the session id, a dot, this process's tag, a counter. Event ids add
+    /// `:<seq>`.
     pub(crate) fn new_stream_id(&self) -> String {
         format!(
-            "{}.{}",
+            "{}.{}{}",
             self.id,
+            self.stream_tag,
             self.next_stream.fetch_add(1, Ordering::Relaxed)
         )
     }

@@ -41,6 +41,112 @@ pub trait EventStore: Send + Sync + 'static {
 
     /// Drops every stream whose id starts with `prefix` (a session ended).
     fn forget<'a>(&'a self, prefix: &'a str) -> StoreFuture<'a, ()>;
+
+    /// Marks a stream finished: nothing more will be appended to it. A store shared by several
+    /// instances keeps the mark, so that an instance following the stream for a client that
+    /// resumed there (see [`EventStore::follow`]) knows when to end it. The default does
+    /// nothing.
+    fn finish<'a>(&'a self, stream: &'a str) -> StoreFuture<'a, ()> {
+        let _ = stream;
+        Box::pin(async { Ok(()) })
+    }
+
+    /// The events after `last_event_id` (as [`EventStore::replay_after`]), waiting up to
+    /// `wait` for some to arrive when there are none yet, and whether the stream is finished.
+    ///
+    /// The transport calls it when a client resumes a stream that is not produced in this
+    /// process: with a shared store, another instance may still be producing it. The default
+    /// suits a process-local store, which only holds streams of its own process: what is
+    /// stored now, and finished.
+    fn follow<'a>(
+        &'a self,
+        last_event_id: &'a str,
+        wait: std::time::Duration,
+    ) -> StoreFuture<'a, Option<Followed>> {
+        let _ = wait;
+        Box::pin(async move {
+            Ok(self
+                .replay_after(last_event_id)
+                .await?
+                .map(|events| Followed {
+                    events,
+                    finished: true,
+                }))
+        })
+    }
+
+    /// Whether several instances share this store (so streams may be produced elsewhere, and
+    /// one instance finding a session idle must not delete what others still use). `false` by
+    /// default.
+    fn shared(&self) -> bool {
+        false
+    }
+}
+
+/// What [`EventStore::follow`] found.
+///
+/// ```
+/// let f = mcp_transport::http::Followed { events: Vec::new(), finished: true };
+/// assert!(f.events.is_empty() && f.finished);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Followed {
+    /// New events, oldest first, as `(event id, message)`.
+    pub events: Vec<(String, String)>,
+    /// Whether the stream is finished (no more events will come).
+    pub finished: bool,
+}
+
+/// A message between instances that serve the same handshake-era session, carried by a
+/// [`SessionRelay`].
+///
+/// ```
+/// use mcp_transport::http::RelayMessage;
+/// let m = RelayMessage::Ended { session: "abc".into() };
+/// assert_eq!(m.session(), "abc");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RelayMessage {
+    /// A client message that the instances holding the session must see too: the answer to a
+    /// server→client request (the request waits on the instance that sent it),
+    /// `notifications/cancelled` (the request runs elsewhere), or a change of session state
+    /// (`logging/setLevel`, `resources/subscribe`, `resources/unsubscribe`).
+    Client {
+        /// The `Mcp-Session-Id`.
+        session: String,
+        /// The JSON-RPC message, as the client sent it.
+        json: String,
+    },
+    /// The session was deleted: every instance forgets it.
+    Ended {
+        /// The `Mcp-Session-Id`.
+        session: String,
+    },
+}
+
+impl RelayMessage {
+    /// The session the message is about.
+    pub fn session(&self) -> &str {
+        match self {
+            RelayMessage::Client { session, .. } | RelayMessage::Ended { session } => session,
+        }
+    }
+}
+
+/// Carries [`RelayMessage`]s between instances (Redis pub/sub, for one), so that a client's
+/// POST may land on any instance: the instance that receives it relays what another instance
+/// must act on.
+///
+/// Delivery is best effort: a message published while an instance is disconnected from the
+/// relay is lost to it (the request that waited for it times out).
+pub trait SessionRelay: Send + Sync + 'static {
+    /// Sends a message to the other instances.
+    fn publish<'a>(&'a self, message: &'a RelayMessage) -> StoreFuture<'a, ()>;
+
+    /// The messages other instances publish, from now on. The transport calls it once per
+    /// service, inside a Tokio runtime.
+    fn subscribe(&self) -> tokio::sync::mpsc::Receiver<RelayMessage>;
 }
 
 /// Splits an event id into its stream and sequence.

@@ -319,24 +319,34 @@ pub(crate) struct Audit {
     pub(crate) path: Option<String>,
 }
 
-/// `[auth]`: bearer tokens for `--http` (an OAuth 2.1 resource server). Parsed and checked
-/// now; served once the HTTP transport hands verified identities to the runtime (see
-/// `docs/gateway.md`), hence the fields not read yet.
-#[allow(dead_code)]
+/// `[auth]`: with `--http`, the gateway is an OAuth 2.1 resource server: every request needs a
+/// bearer token (a JWT checked against the issuer's JWKS), and the caller's roles come from
+/// the token. The token stops at the gateway: backends never see it.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Auth {
+    /// The gateway's canonical URI (the tokens' audience unless `audience` says otherwise).
     pub(crate) resource: String,
+    /// Who issues tokens for the gateway (advertised in the RFC 9728 metadata; the first is
+    /// the expected `iss` unless `issuer` says otherwise).
     #[serde(default)]
     pub(crate) authorization_servers: Vec<String>,
+    /// Where the issuer publishes its signing keys.
     pub(crate) jwks_url: String,
     #[serde(default)]
     pub(crate) issuer: Option<String>,
     #[serde(default)]
     pub(crate) audience: Option<String>,
+    /// Scopes advertised in the metadata document.
+    #[serde(default)]
+    pub(crate) scopes_supported: Vec<String>,
     /// The token claim holding the caller's roles (a string or an array; default `roles`).
     #[serde(default = "default_roles_claim")]
     pub(crate) roles_claim: String,
+    /// Roles granted by scopes: `"db.admin" = ["admin"]`. (A scope `role:NAME` always grants
+    /// the role NAME.)
+    #[serde(default)]
+    pub(crate) scope_roles: BTreeMap<String, Vec<String>>,
 }
 
 fn default_roles_claim() -> String {
@@ -359,6 +369,14 @@ impl Config {
 
     pub(crate) fn parse(text: &str) -> Result<Config, String> {
         let config: Config = toml::from_str(text).map_err(|e| e.to_string())?;
+        if let Some(auth) = &config.auth {
+            if auth.authorization_servers.is_empty() && auth.issuer.is_none() {
+                return Err(
+                    "[auth] needs `authorization_servers` (or at least `issuer`): who issues the tokens"
+                        .into(),
+                );
+            }
+        }
         let mut names = std::collections::HashSet::new();
         for b in &config.backends {
             if !names.insert(b.name.as_str()) {
@@ -389,6 +407,20 @@ mod tests {
         let c = Config::parse(text).expect("examples/gateway.toml is valid");
         assert!(c.backends.len() >= 2);
         assert!(!c.policy.roles.is_empty());
+    }
+
+    #[test]
+    fn auth_needs_an_issuer() {
+        let err = Config::parse(
+            "[auth]\nresource = \"http://gw/mcp\"\njwks_url = \"http://127.0.0.1:1/jwks\"\n",
+        )
+        .unwrap_err();
+        assert!(err.contains("authorization_servers"), "{err}");
+        let ok = Config::parse(
+            "[auth]\nresource = \"http://gw/mcp\"\njwks_url = \"http://127.0.0.1:1/jwks\"\nissuer = \"http://127.0.0.1:1\"\n[auth.scope_roles]\n\"db.admin\" = [\"admin\"]\n",
+        )
+        .expect("valid");
+        assert_eq!(ok.auth.expect("auth").scope_roles["db.admin"], ["admin"]);
     }
 
     #[test]

@@ -3,8 +3,8 @@
 //! limits, response redaction, an audit log and a circuit breaker per backend.
 //!
 //! Run with `cargo run -p mcp-examples --bin gateway -- --config examples/gateway.toml`
-//! (stdio; `--http 127.0.0.1:8080` serves Streamable HTTP at `/mcp`). The guide is
-//! `docs/gateway.md`.
+//! (stdio; `--http 127.0.0.1:8080` serves Streamable HTTP at `/mcp`, behind bearer-token
+//! authentication when the configuration has `[auth]`). The guide is `docs/gateway.md`.
 
 mod config;
 mod policy;
@@ -20,8 +20,8 @@ use mcp_transport::client::{
     ChildProcess, Client, ClientConfig, EraPreference, HttpTransport, Transport,
 };
 
-use crate::config::{Backend, Cli, Config, EraMode, UriMode};
-use crate::policy::{Policies, PolicyLayer};
+use crate::config::{Auth, Backend, Cli, Config, EraMode, UriMode};
+use crate::policy::{Backends, Policies, PolicyLayer};
 
 fn transport(b: &Backend) -> io::Result<Transport> {
     let bad = |m: String| io::Error::new(io::ErrorKind::InvalidInput, m);
@@ -115,16 +115,34 @@ async fn mount_all(config: &Config, server: &Server) -> io::Result<Vec<Arc<Mount
     Ok(mounted)
 }
 
+/// The bearer-token layer for `[auth]`: JWTs checked against the issuer's keys; the scopes
+/// backends require are checked early (HTTP 403) against the server's tools.
+fn bearer_layer(auth: &Auth, server: &Server) -> io::Result<mcp_transport::auth::BearerAuthLayer> {
+    use mcp_transport::auth::{AuthConfig, BearerAuthLayer};
+    let mut c = AuthConfig::new(&auth.resource)
+        .jwks_url(&auth.jwks_url)
+        .scopes_supported(auth.scopes_supported.iter().cloned())
+        .resource_name("MCP gateway");
+    for a in &auth.authorization_servers {
+        c = c.authorization_server(a);
+    }
+    if let Some(i) = &auth.issuer {
+        c = c.with_issuer(i);
+    }
+    if let Some(a) = &auth.audience {
+        c = c.with_audience(a);
+    }
+    let layer = BearerAuthLayer::jwt(c)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("[auth]: {e}")))?;
+    Ok(layer.scope_policy(server.clone()))
+}
+
 async fn run() -> io::Result<()> {
     let cli = Cli::parse(std::env::args().skip(1))?;
     let config = Config::load(&cli.config)?;
-    if config.auth.is_some() {
-        // See docs/gateway.md: the bearer-token layer needs the HTTP transport to hand the
-        // verified identity to the runtime before the gateway can serve behind it.
-        return Err(io::Error::new(
-            io::ErrorKind::Unsupported,
-            "[auth] is parsed but not yet served: the HTTP transport does not pass verified identities to the runtime yet; remove [auth] or put the gateway behind the auth layer once it does",
-        ));
+    let authenticated = config.auth.is_some() && cli.http.is_some();
+    if config.auth.is_some() && !authenticated {
+        eprintln!("gateway: [auth] applies to --http; over stdio the caller is [identity]");
     }
     let mut router = Router::new().server_info(Implementation::new(
         config.gateway.name.clone(),
@@ -133,37 +151,58 @@ async fn run() -> io::Result<()> {
     if let Some(text) = &config.gateway.instructions {
         router = router.instructions(text.clone());
     }
-    // The policy layer needs to know which backend a tool belongs to (for the audit log),
-    // and the mounts are made from the server the layer wraps: a late-bound lookup.
-    let mounts: Arc<std::sync::OnceLock<Vec<Arc<Mounted>>>> = Arc::default();
-    let lookup = mounts.clone();
-    let backend_of = Box::new(move |tool: &str| {
-        lookup
-            .get()?
-            .iter()
-            .find(|m| m.owns_tool(tool))
-            .map(|m| m.mount().name().to_owned())
-    });
-    let policies = Arc::new(Policies::new(&config, &cli, backend_of)?);
+    // The policy layer needs the mounts (which backend a tool belongs to, who serves a
+    // resource), and the mounts are made from the server the layer wraps: filled in later.
+    let backends = Backends::default();
+    let policies = Arc::new(Policies::new(
+        &config,
+        &cli,
+        backends.clone(),
+        authenticated,
+    )?);
     let server = Server::new(router).layer(PolicyLayer(policies));
-    let _ = mounts.set(mount_all(&config, &server).await?);
+    // A bad [auth] stops the gateway before any backend is started.
+    let bearer = match (&config.auth, authenticated) {
+        (Some(auth), true) => Some((auth, bearer_layer(auth, &server)?)),
+        _ => None,
+    };
+    backends.set(mount_all(&config, &server).await?);
 
-    match cli.http {
-        None => mcp_transport::stdio::serve_server(server).await,
-        Some(addr) => {
-            use mcp_transport::http::{
-                serve_with, shutdown_signal, Allowlist, HttpConfig, McpService,
-            };
-            let listener = tokio::net::TcpListener::bind(addr).await?;
-            let bound = listener.local_addr()?;
-            let mut http = HttpConfig::default();
-            if !bound.ip().is_loopback() {
-                http = http.allow(Allowlist::with_hosts([bound.ip().to_string()]));
-            }
-            eprintln!("listening on http://{bound}/mcp");
-            serve_with(McpService::new(server, http), listener, shutdown_signal()).await
-        }
+    let Some(addr) = cli.http else {
+        return mcp_transport::stdio::serve_server(server).await;
+    };
+    use mcp_transport::http::{serve_with, shutdown_signal, Allowlist, HttpConfig, McpService};
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let bound = listener.local_addr()?;
+    let mut http = HttpConfig::default();
+    if !bound.ip().is_loopback() {
+        http = http.allow(Allowlist::with_hosts([bound.ip().to_string()]));
     }
+    let Some((auth, layer)) = bearer else {
+        eprintln!("listening on http://{bound}/mcp");
+        return serve_with(McpService::new(server, http), listener, shutdown_signal()).await;
+    };
+    // Behind the bearer layer: it answers 401/403, serves the RFC 9728 metadata, removes the
+    // token (backends never see it) and hands the caller's identity to the runtime, where the
+    // policy layer reads its roles.
+    use mcp_transport::auth::Layer as _;
+    let mcp = McpService::new(server, http);
+    let app = axum::Router::new().fallback_service(layer.layer(mcp.clone()));
+    eprintln!(
+        "gateway: bearer tokens required (resource {}, metadata at {})",
+        auth.resource,
+        layer.resource_metadata_url()
+    );
+    eprintln!("listening on http://{bound}/mcp");
+    let stopping = mcp.clone();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            stopping.shutdown();
+        })
+        .await?;
+    mcp.close();
+    Ok(())
 }
 
 #[tokio::main]

@@ -1,19 +1,21 @@
 //! The gateway's policies, as one tower layer over MCP requests: the default identity, tool
 //! permissions per role, argument size limits, rate limits, response redaction and the audit
-//! log (one record per `tools/call`).
+//! log (one record per `tools/call`) — and resource subscriptions, which go on to the backend
+//! that owns the resource.
 //!
-//! Everything here is an ordinary `Server::layer`; when `mcp-core` grows its own operations
-//! layers (rate limits, audit, metrics), they stack beside this one.
+//! Everything here is an ordinary `Server::layer`; `mcp-core`'s own operations layers (rate
+//! limits, audit, metrics) stack beside this one.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::io::Write;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context as TaskContext, Poll};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use mcp_core::compose::{Mounted, RemoteError};
 use mcp_core::identity::Identity;
 use mcp_core::jsonrpc::{ErrorCode, ErrorObject};
 use mcp_core::server::{McpRequest, McpResponse};
@@ -50,9 +52,13 @@ fn glob(pattern: &str, name: &str) -> bool {
     true
 }
 
-/// The roles of an identity: the `roles` claim (or the configured claim), plus scopes
-/// written `role:NAME`.
-pub(crate) fn roles_of(identity: Option<&Identity>, claim: &str) -> Vec<String> {
+/// The roles of an identity: the `roles` claim (or the configured claim), scopes written
+/// `role:NAME`, and the roles `scope_roles` grants for its scopes.
+pub(crate) fn roles_of(
+    identity: Option<&Identity>,
+    claim: &str,
+    scope_roles: &HashMap<String, Vec<String>>,
+) -> Vec<String> {
     let Some(id) = identity else {
         return Vec::new();
     };
@@ -71,6 +77,11 @@ pub(crate) fn roles_of(identity: Option<&Identity>, claim: &str) -> Vec<String> 
             .filter_map(|s| s.strip_prefix("role:"))
             .map(str::to_owned),
     );
+    for scope in &id.scopes {
+        roles.extend(scope_roles.get(scope).into_iter().flatten().cloned());
+    }
+    roles.sort();
+    roles.dedup();
     roles
 }
 
@@ -109,20 +120,50 @@ impl Limiter {
     }
 }
 
-/// Which backend a local tool name belongs to.
-pub(crate) type BackendOf = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
+/// The mounted backends. The layer is built before the server exists and the mounts are made
+/// from the server, so they are filled in afterwards.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Backends(Arc<OnceLock<Vec<Arc<Mounted>>>>);
+
+impl Backends {
+    /// Fills in the mounts (once).
+    pub(crate) fn set(&self, mounted: Vec<Arc<Mounted>>) {
+        let _ = self.0.set(mounted);
+    }
+
+    fn all(&self) -> &[Arc<Mounted>] {
+        self.0.get().map_or(&[], Vec::as_slice)
+    }
+
+    /// The backend a local tool name belongs to (for the audit record).
+    fn of_tool(&self, tool: &str) -> Option<String> {
+        self.all()
+            .iter()
+            .find(|m| m.owns_tool(tool))
+            .map(|m| m.mount().name().to_owned())
+    }
+
+    /// The backends serving a local resource URI.
+    fn of_uri(&self, uri: &str) -> Vec<Arc<Mounted>> {
+        self.all()
+            .iter()
+            .filter(|m| m.owns_uri(uri))
+            .cloned()
+            .collect()
+    }
+}
 
 /// The policies, compiled.
 pub(crate) struct Policies {
     identity: Option<Arc<Identity>>,
     roles: HashMap<String, config::RoleRules>,
     roles_claim: String,
+    scope_roles: HashMap<String, Vec<String>>,
     max_argument_bytes: usize,
     limiters: Vec<Limiter>,
     redactions: Vec<(Regex, String)>,
     audit: Option<Mutex<Box<dyn Write + Send>>>,
-    /// Which backend a local tool name belongs to, for the audit record.
-    backend_of: BackendOf,
+    backends: Backends,
 }
 
 impl std::fmt::Debug for Policies {
@@ -170,10 +211,13 @@ const PII: &[(&str, &str)] = &[
 ];
 
 impl Policies {
+    /// Compiles the policies. `authenticated`: every caller is authenticated by the transport
+    /// (`--http` with `[auth]`), so no default identity is filled in.
     pub(crate) fn new(
         config: &config::Config,
         cli: &config::Cli,
-        backend_of: BackendOf,
+        backends: Backends,
+        authenticated: bool,
     ) -> std::io::Result<Policies> {
         let bad = |e: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, e);
         let subject = cli
@@ -189,11 +233,16 @@ impl Policies {
             .auth
             .as_ref()
             .map_or_else(|| "roles".to_owned(), |a| a.roles_claim.clone());
-        let identity = subject.map(|s| {
+        let identity = subject.filter(|_| !authenticated).map(|s| {
             let mut id = Identity::new(s).with_scopes(config.identity.scopes.iter().cloned());
             id.claims.insert(roles_claim.clone(), json!(roles));
             Arc::new(id)
         });
+        let scope_roles = config
+            .auth
+            .as_ref()
+            .map(|a| a.scope_roles.clone().into_iter().collect())
+            .unwrap_or_default();
         let mut redactions = Vec::new();
         for set in &config.policy.redaction.builtin {
             let list = match set.as_str() {
@@ -240,6 +289,7 @@ impl Policies {
             identity,
             roles: config.policy.roles.clone().into_iter().collect(),
             roles_claim,
+            scope_roles,
             max_argument_bytes: config.policy.limits.max_argument_bytes,
             limiters: config
                 .policy
@@ -252,7 +302,7 @@ impl Policies {
                 .collect(),
             redactions,
             audit: audit.map(Mutex::new),
-            backend_of,
+            backends,
         })
     }
 
@@ -380,7 +430,11 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         Box::pin(async move {
             let method = req.method.clone();
-            let roles = roles_of(req.meta.identity.as_deref(), &policies.roles_claim);
+            let roles = roles_of(
+                req.meta.identity.as_deref(),
+                &policies.roles_claim,
+                &policies.scope_roles,
+            );
             match method.as_str() {
                 "tools/call" => {
                     let started = Instant::now();
@@ -475,7 +529,7 @@ where
                         "ts_ms": SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64),
                         "event": "tools/call",
                         "tool": tool,
-                        "backend": (policies.backend_of)(&tool),
+                        "backend": policies.backends.of_tool(&tool),
                         "subject": subject,
                         "roles": roles,
                         "client": key,
@@ -513,6 +567,54 @@ where
                     }
                     Ok(response)
                 }
+                "resources/subscribe" => {
+                    // The backend that serves the resource is asked for its updates, which the
+                    // mount passes on (the runtime delivers them to this connection).
+                    let uri = req
+                        .params
+                        .as_ref()
+                        .and_then(|p| p.get("uri"))
+                        .and_then(Value::as_str)
+                        .map(str::to_owned);
+                    if let Some(uri) = uri {
+                        for m in policies.backends.of_uri(&uri) {
+                            match m.subscribe(&uri).await {
+                                Ok(()) => {}
+                                Err(RemoteError::Rpc(e)) => return Ok(Some(Err(e))),
+                                // Asked again when the backend is back (the mount remembers).
+                                Err(e) => {
+                                    tracing::debug!(backend = %m.mount().name(), %uri, %e, "subscribing later")
+                                }
+                            }
+                        }
+                    }
+                    inner.call(req).await
+                }
+                "subscriptions/listen" => {
+                    // 2026-07-28 callers subscribe with the stream itself.
+                    let uris: Vec<String> = req
+                        .params
+                        .as_ref()
+                        .and_then(|p| p.pointer("/notifications/resourceSubscriptions"))
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                        .take(1000)
+                        .map(str::to_owned)
+                        .collect();
+                    for uri in uris {
+                        for m in policies.backends.of_uri(&uri) {
+                            let uri = uri.clone();
+                            tokio::spawn(async move {
+                                if let Err(e) = m.subscribe(&uri).await {
+                                    tracing::debug!(backend = %m.mount().name(), %uri, %e, "subscribing failed");
+                                }
+                            });
+                        }
+                    }
+                    inner.call(req).await
+                }
                 _ => inner.call(req).await,
             }
         })
@@ -537,7 +639,7 @@ mod tests {
     fn policies(toml: &str) -> Policies {
         let config = config::Config::parse(toml).expect("valid");
         let cli = config::Cli::parse(["--config".to_owned(), "x".to_owned()]).expect("cli");
-        Policies::new(&config, &cli, Box::new(|_| None)).expect("policies")
+        Policies::new(&config, &cli, Backends::default(), false).expect("policies")
     }
 
     #[test]
@@ -550,6 +652,37 @@ mod tests {
         assert!(!p.allowed(&analyst, "db.execute"));
         assert!(!p.allowed(&[], "db.query"));
         assert!(!p.allowed(&["guest".to_owned()], "hello.echo"));
+    }
+
+    #[test]
+    fn roles_come_from_claims_and_scopes() {
+        let mut id = Identity::new("ada").with_scopes(["role:auditor", "db.admin", "other"]);
+        id.claims.insert("groups".into(), json!(["analyst"]));
+        let scope_roles: HashMap<String, Vec<String>> =
+            [("db.admin".to_owned(), vec!["admin".to_owned()])].into();
+        assert_eq!(
+            roles_of(Some(&id), "groups", &scope_roles),
+            ["admin", "analyst", "auditor"]
+        );
+        id.claims.insert("roles".into(), json!("a b"));
+        assert_eq!(
+            roles_of(Some(&id), "roles", &HashMap::new()),
+            ["a", "auditor", "b"]
+        );
+        assert!(roles_of(None, "roles", &scope_roles).is_empty());
+    }
+
+    #[test]
+    fn an_authenticated_gateway_has_no_default_caller() {
+        let config = config::Config::parse("[identity]\nsubject = \"local\"\n").expect("valid");
+        let cli = config::Cli::parse(["--config".to_owned(), "x".to_owned()]).expect("cli");
+        let open = Policies::new(&config, &cli, Backends::default(), false).expect("policies");
+        assert_eq!(
+            open.identity.as_ref().map(|i| i.subject.as_str()),
+            Some("local")
+        );
+        let closed = Policies::new(&config, &cli, Backends::default(), true).expect("policies");
+        assert!(closed.identity.is_none());
     }
 
     #[test]

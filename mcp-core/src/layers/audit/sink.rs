@@ -74,11 +74,7 @@ impl JsonLinesFile {
     /// Opens `path` for appending.
     pub fn open(path: impl AsRef<Path>) -> io::Result<Self> {
         let path = path.as_ref().to_owned();
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .read(true)
-            .open(&path)?;
+        let file = OpenOptions::new().create(true).append(true).open(&path)?;
         Ok(JsonLinesFile {
             path,
             file: Mutex::new(file),
