@@ -446,7 +446,7 @@ impl<S> TemplateDef<S> {
     /// `Context`) and returns any iterator of [`Resource`]s.
     ///
     /// ```
-    /// use mcp_core::protocol::{Resource, ResourceContents};
+    /// use mcp_core::protocol::Resource;
     /// use mcp_core::{Args, Router, TemplateDef};
     /// #[derive(serde::Deserialize, schemars::JsonSchema)]
     /// struct Id { id: String }

@@ -21,7 +21,10 @@
 //! | feature | default | what it adds |
 //! |---------|---------|--------------|
 //! | `stdio` | yes     | newline-delimited JSON-RPC over stdin/stdout or any `AsyncRead + AsyncWrite` |
-//! | `auth`  | yes     | OAuth 2.1 resource server for HTTP: bearer JWTs (JWKS), RFC 9728 metadata, scopes |
+//! | `http`  | yes     | Streamable HTTP (hyper 1.x): a tower `Service`, sessions, resumable SSE, security checks |
+//! | `auth`  | no      | OAuth 2.1 resource server for HTTP: bearer JWTs (JWKS), RFC 9728 metadata, scopes |
+//! | `client`| no      | MCP clients: a child-process stdio client and a Streamable HTTP client, both eras |
+//! | `redis` | no      | Redis-backed session, event, task and rate-limit stores for running several instances |
 
 #[cfg(feature = "stdio")]
 pub mod stdio;

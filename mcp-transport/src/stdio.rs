@@ -75,13 +75,112 @@ pub async fn serve(router: mcp_core::Router) -> io::Result<()> {
 
 /// Serves a configured [`Server`] on stdin and stdout until stdin closes.
 pub async fn serve_server(server: Server) -> io::Result<()> {
-    serve_with(
-        server,
-        tokio::io::stdin(),
-        tokio::io::stdout(),
-        StdioConfig::default(),
-    )
-    .await
+    serve_stdio(server, StdioConfig::default()).await
+}
+
+/// Serves on this process's stdin and stdout with explicit settings.
+///
+/// stdin and stdout are read and written on two dedicated threads with blocking I/O: tokio's
+/// own stdio goes through the blocking pool for every read and write, which costs several
+/// thread hand-offs per message.
+pub async fn serve_stdio(server: Server, config: StdioConfig) -> io::Result<()> {
+    let (tx, rx) = mpsc::channel::<Outgoing>(config.outgoing_queue.max(1));
+    let connection = Connection::new(&server, tx.clone());
+    connection.set_default_identity(config.identity.clone());
+    let handle = tokio::runtime::Handle::current();
+
+    let writer = std::thread::Builder::new()
+        .name("mcp-stdout".into())
+        .spawn(move || write_blocking(rx, std::io::stdout().lock()))?;
+
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+    let reader_conn = connection.clone();
+    std::thread::Builder::new()
+        .name("mcp-stdin".into())
+        .spawn(move || {
+            let result =
+                read_blocking(std::io::stdin().lock(), &reader_conn, &tx, &config, &handle);
+            let _ = done_tx.send(result);
+        })?;
+
+    let read_result = done_rx.await.unwrap_or(Ok(()));
+    // End of input: in-flight calls finish and answer, then the writer drains and stops.
+    connection.close();
+    connection.wait().await;
+    drop(connection);
+    let write_result = tokio::task::spawn_blocking(move || writer.join())
+        .await
+        .map_err(io::Error::other)?
+        .unwrap_or_else(|_| Err(io::Error::other("the stdout writer thread panicked")));
+    read_result.and(write_result)
+}
+
+/// Writes each message as one line, flushing only when nothing else is waiting.
+fn write_blocking(mut rx: mpsc::Receiver<Outgoing>, out: impl std::io::Write) -> io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, out);
+    let mut result = Ok(());
+    while let Some(first) = rx.blocking_recv() {
+        if result.is_err() {
+            continue; // keep draining so handlers never block on a dead stdout
+        }
+        result = (|| {
+            out.write_all(first.json.as_bytes())?;
+            out.write_all(b"\n")?;
+            while let Ok(next) = rx.try_recv() {
+                out.write_all(next.json.as_bytes())?;
+                out.write_all(b"\n")?;
+            }
+            out.flush()
+        })();
+    }
+    result
+}
+
+fn read_blocking(
+    input: impl std::io::BufRead,
+    connection: &std::sync::Arc<Connection>,
+    tx: &mpsc::Sender<Outgoing>,
+    config: &StdioConfig,
+    handle: &tokio::runtime::Handle,
+) -> io::Result<()> {
+    let mut input = input;
+    let mut lines = Lines::new(config.max_line_bytes);
+    loop {
+        let buf = input.fill_buf()?;
+        if buf.is_empty() {
+            if let Some(line) = lines.finish() {
+                dispatch_blocking(line, connection, tx, config, handle);
+            }
+            return Ok(());
+        }
+        let (consumed, complete) = lines.push(buf);
+        input.consume(consumed);
+        if complete {
+            if let Some(line) = lines.take() {
+                dispatch_blocking(line, connection, tx, config, handle);
+            }
+        }
+    }
+}
+
+fn dispatch_blocking(
+    line: &[u8],
+    connection: &std::sync::Arc<Connection>,
+    tx: &mpsc::Sender<Outgoing>,
+    config: &StdioConfig,
+    handle: &tokio::runtime::Handle,
+) {
+    match classify_line(line, config) {
+        Line::Message(message) => {
+            let _runtime = handle.enter();
+            connection.receive(message, tx.clone());
+        }
+        Line::Reply(reply) => {
+            let _ = tx.blocking_send(reply);
+        }
+        Line::Skip => {}
+    }
 }
 
 /// Serves on any reader and writer (pipes, sockets, in-memory duplex streams).
@@ -153,76 +252,133 @@ async fn read_loop<R: AsyncRead + Unpin>(
     config: &StdioConfig,
 ) -> io::Result<()> {
     let mut reader = BufReader::with_capacity(64 * 1024, reader);
-    let mut line: Vec<u8> = Vec::new();
-    let mut discarding = false;
+    let mut lines = Lines::new(config.max_line_bytes);
     loop {
         let buf = reader.fill_buf().await?;
         if buf.is_empty() {
-            if !discarding && !line.is_empty() {
-                handle_line(&line, &connection, &tx, config).await;
+            if let Some(line) = lines.finish() {
+                dispatch(line, &connection, &tx, config).await;
             }
             return Ok(());
         }
-        let (chunk, newline) = match memchr::memchr(b'\n', buf) {
-            Some(i) => (&buf[..i], Some(i + 1)),
-            None => (buf, None),
-        };
-        if !discarding {
-            if line.len() + chunk.len() > config.max_line_bytes {
-                tracing::warn!(
-                    limit = config.max_line_bytes,
-                    "dropping an input line longer than the limit"
-                );
-                discarding = true;
-                line = Vec::new();
-            } else {
-                line.extend_from_slice(chunk);
-            }
-        }
-        let consumed = newline.unwrap_or(buf.len());
+        let (consumed, complete) = lines.push(buf);
         reader.consume(consumed);
-        if newline.is_some() {
-            if !discarding {
-                handle_line(&line, &connection, &tx, config).await;
-            }
-            discarding = false;
-            line.clear();
-            if line.capacity() > 1024 * 1024 {
-                line.shrink_to(64 * 1024);
+        if complete {
+            if let Some(line) = lines.take() {
+                dispatch(line, &connection, &tx, config).await;
             }
         }
     }
 }
 
-async fn handle_line(
+async fn dispatch(
     line: &[u8],
     connection: &std::sync::Arc<Connection>,
     tx: &mpsc::Sender<Outgoing>,
     config: &StdioConfig,
 ) {
+    match classify_line(line, config) {
+        Line::Message(message) => connection.receive(message, tx.clone()),
+        Line::Reply(reply) => {
+            let _ = tx.send(reply).await;
+        }
+        Line::Skip => {}
+    }
+}
+
+/// Splits input into lines of at most `max` bytes; longer lines are dropped whole.
+struct Lines {
+    line: Vec<u8>,
+    discarding: bool,
+    /// The last line was handed out; clear it before the next bytes.
+    ended: bool,
+    max: usize,
+}
+
+impl Lines {
+    fn new(max: usize) -> Self {
+        Lines {
+            line: Vec::new(),
+            discarding: false,
+            ended: false,
+            max,
+        }
+    }
+
+    /// Takes bytes up to and including the next newline; returns how many were consumed and
+    /// whether a line ended.
+    fn push(&mut self, buf: &[u8]) -> (usize, bool) {
+        if std::mem::take(&mut self.ended) {
+            self.line.clear();
+            if self.line.capacity() > 1024 * 1024 {
+                self.line = Vec::new(); // give back the memory of one huge line
+            }
+        }
+        let (chunk, newline) = match memchr::memchr(b'\n', buf) {
+            Some(i) => (&buf[..i], Some(i + 1)),
+            None => (buf, None),
+        };
+        if self.discarding {
+            // Still inside an over-long line.
+        } else if self.line.len() + chunk.len() > self.max {
+            tracing::warn!(
+                limit = self.max,
+                "dropping an input line longer than the limit"
+            );
+            self.discarding = true;
+            self.line = Vec::new();
+        } else {
+            self.line.extend_from_slice(chunk);
+        }
+        (newline.unwrap_or(buf.len()), newline.is_some())
+    }
+
+    /// The line that just ended, or `None` if it was too long and dropped.
+    fn take(&mut self) -> Option<&[u8]> {
+        self.ended = true;
+        if std::mem::take(&mut self.discarding) {
+            return None;
+        }
+        Some(&self.line)
+    }
+
+    /// The unterminated last line at end of input.
+    fn finish(&mut self) -> Option<&[u8]> {
+        let pending = !self.ended && !self.discarding && !self.line.is_empty();
+        pending.then_some(&self.line[..])
+    }
+}
+
+enum Line {
+    Message(Message),
+    Reply(Outgoing),
+    Skip,
+}
+
+/// Parses one line: a message to serve, an error to answer, or nothing.
+fn classify_line(line: &[u8], config: &StdioConfig) -> Line {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     if line.iter().all(u8::is_ascii_whitespace) {
-        return;
+        return Line::Skip;
     }
     match Message::parse(line) {
-        Ok(message) => connection.receive(message, tx.clone()),
+        Ok(message) => Line::Message(message),
         Err(error) => {
             tracing::warn!(%error, "rejecting an input line");
             let reply = match &error {
                 ParseError::NotJson(_) => config.reply_to_parse_errors,
                 _ => true,
             };
-            if reply {
-                let json =
-                    json!({"jsonrpc": "2.0", "id": error.id(), "error": error.to_error_object()})
-                        .to_string();
-                let _ = tx
-                    .send(Outgoing {
-                        kind: OutgoingKind::Response,
-                        json,
-                    })
-                    .await;
+            if !reply {
+                return Line::Skip;
             }
+            let json =
+                json!({"jsonrpc": "2.0", "id": error.id(), "error": error.to_error_object()})
+                    .to_string();
+            Line::Reply(Outgoing {
+                kind: OutgoingKind::Response,
+                json,
+            })
         }
     }
 }

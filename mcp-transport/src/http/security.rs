@@ -79,25 +79,41 @@ impl Allowlist {
         if self.any {
             return true;
         }
-        let Ok(url) = url::Url::parse(origin) else {
-            return false;
-        };
-        if !matches!(url.scheme(), "http" | "https")
-            || !url.username().is_empty()
-            || url.password().is_some()
-        {
-            return false;
+        origin_host(origin).is_some_and(|host| self.name_allowed(host))
+    }
+}
+
+/// The host of a serialized origin (`scheme://host[:port]`), or `None` when it is not one:
+/// `null`, userinfo (`localhost@evil.com`), paths, queries, odd ports, control characters.
+/// Deliberately strict: no normalization, so `http://2130706433` is not `127.0.0.1`.
+fn origin_host(origin: &str) -> Option<&str> {
+    let (scheme, rest) = origin.split_once("://")?;
+    if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
+        return None;
+    }
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    let bad = |c: char| {
+        matches!(c, '/' | '?' | '#' | '@' | '\\' | '%') || c.is_whitespace() || c.is_control()
+    };
+    if rest.is_empty() || rest.contains(bad) {
+        return None;
+    }
+    let (host, port) = if rest.starts_with('[') {
+        let end = rest.find(']')?;
+        (&rest[..=end], &rest[end + 1..])
+    } else {
+        match rest.rfind(':') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, ""),
         }
-        if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
-            return false;
-        }
-        match url.host() {
-            Some(url::Host::Domain(d)) => self.name_allowed(d),
-            Some(url::Host::Ipv4(ip)) => self.name_allowed(&ip.to_string()),
-            Some(url::Host::Ipv6(ip)) => self.name_allowed(&format!("[{ip}]")),
-            None => false,
+    };
+    if !port.is_empty() {
+        let digits = port.strip_prefix(':')?;
+        if digits.is_empty() || digits.len() > 5 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
         }
     }
+    (!host.is_empty() && !host.contains(':') || host.starts_with('[')).then_some(host)
 }
 
 impl Default for Allowlist {
