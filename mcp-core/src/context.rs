@@ -568,8 +568,22 @@ impl Context {
                     });
                 }
                 let task = self.inner.task.get();
+                let mut params = params;
                 if let Some(link) = task {
                     link.tasks.set_waiting(&link.id, true).await;
+                    // Tie the question to its task (2025-11-25 `related-task`).
+                    if let Some(obj) = params.as_object_mut() {
+                        if let Some(meta) = obj
+                            .entry("_meta")
+                            .or_insert_with(|| json!({}))
+                            .as_object_mut()
+                        {
+                            meta.insert(
+                                crate::protocol::meta::RELATED_TASK.into(),
+                                json!({"taskId": link.id}),
+                            );
+                        }
+                    }
                 }
                 let value = peer
                     .request(method, params, &self.inner.sink, self.inner.peer_timeout)

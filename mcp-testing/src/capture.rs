@@ -251,20 +251,30 @@ impl NotificationStream {
     ///
     /// ```
     /// use futures_util::StreamExt;
-    /// use mcp_core::Router;
-    /// use mcp_testing::TestClient;
+    /// use mcp_core::protocol::ProgressToken;
+    /// use mcp_core::{Context, Router, ToolDef};
+    /// use mcp_testing::{RequestOptions, TestClient};
+    ///
+    /// async fn work(ctx: Context) -> &'static str {
+    ///     for step in 1..=3 {
+    ///         ctx.progress(f64::from(step), Some(3.0), None).await;
+    ///     }
+    ///     "done"
+    /// }
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), mcp_testing::TestError> {
-    /// let client = TestClient::new(Router::new()).await?;
-    /// client.notify("notifications/roots/list_changed", serde_json::Value::Null)?;
-    /// let none: Vec<_> = client
+    /// let client = TestClient::new(Router::new().tool(ToolDef::new("work", work))).await?;
+    /// let opts = RequestOptions::new().progress_token(ProgressToken::Number(1));
+    /// client.call_tool_with("work", (), opts).await?;
+    /// let steps: Vec<f64> = client
     ///     .notification_stream()
-    ///     .timeout(std::time::Duration::from_millis(10))
     ///     .into_stream()
+    ///     .take(3)
+    ///     .filter_map(|n| async move { n["params"]["progress"].as_f64() })
     ///     .collect()
     ///     .await;
-    /// assert!(none.is_empty(), "the server sent nothing");
+    /// assert_eq!(steps, [1.0, 2.0, 3.0]);
     /// # Ok(()) }
     /// ```
     pub fn into_stream(self) -> impl futures_util::Stream<Item = Value> + Send + Unpin {

@@ -58,7 +58,7 @@ pub enum ChangeKind {
 
 impl fmt::Display for ChangeKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        f.pad(match self {
             ChangeKind::Compatible => "compatible",
             ChangeKind::Breaking => "breaking",
         })

@@ -369,10 +369,11 @@ fn mismatch_report(path: &Path, diff: &str, changes: &[crate::schema_diff::Chang
         for c in of_kind {
             let _ = writeln!(out, "  {}: {}", c.path, c.message);
         }
+        out.push('\n');
     }
     let _ = write!(
         out,
-        "\nif the change is intended, run the tests with {SNAPSHOT_ENV}=overwrite and commit the file"
+        "if the change is intended, run the tests with {SNAPSHOT_ENV}=overwrite and commit the file"
     );
     out
 }

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use mcp_core::jsonrpc::ErrorObject;
-use mcp_core::protocol::{CallToolResult, JsonObject, TaskStatus};
+use mcp_core::protocol::{CallToolResult, ClientCapabilities, JsonObject, TaskStatus};
 use mcp_core::server::TASKS_EXTENSION;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -163,10 +163,7 @@ impl TestClient {
     }
 
     /// The client's capabilities (or `caps`) plus the tasks extension.
-    fn with_tasks_extension(
-        &self,
-        caps: Option<mcp_core::protocol::ClientCapabilities>,
-    ) -> mcp_core::protocol::ClientCapabilities {
+    fn with_tasks_extension(&self, caps: Option<ClientCapabilities>) -> ClientCapabilities {
         let mut caps = caps.unwrap_or_else(|| self.capabilities().clone());
         caps.extensions
             .get_or_insert_with(JsonObject::new)
@@ -258,6 +255,9 @@ impl TaskHandle {
         if self.client.era().is_modern() {
             self.task_request("tasks/update", json!({ "inputResponses": responses }))
                 .await?;
+            return Ok(());
+        }
+        if responses.is_empty() {
             return Ok(());
         }
         let deadline = Instant::now() + self.client.inner.timeout;

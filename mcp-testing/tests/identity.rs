@@ -187,7 +187,11 @@ async fn input_required_retries_keep_the_request_identity(era: Era) {
         .await
         .expect("connects");
     client
-        .call_with("confirmed_drop", (), RequestOptions::new().identity(admin()))
+        .call_with(
+            "confirmed_drop",
+            (),
+            RequestOptions::new().identity(admin()),
+        )
         .await
         .expect_text("dropped");
     assert_eq!(client.server_requests().len(), 1, "one question was asked");

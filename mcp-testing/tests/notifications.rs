@@ -4,6 +4,7 @@
 mod common;
 
 use common::client;
+use futures_util::StreamExt;
 use mcp_core::protocol::{LoggingLevel, ProgressToken};
 use mcp_core::server::ListChanged;
 use mcp_core::{Args, Server, ToolDef};
@@ -17,6 +18,8 @@ both_eras!(
     log_level_filters,
     list_changed_reaches_the_client,
     resource_updates_reach_subscribers_only,
+    a_stream_yields_notifications_in_order,
+    a_stream_sees_list_changes_as_they_come,
 );
 
 fn token(s: &str) -> ProgressToken {
@@ -236,6 +239,95 @@ async fn resource_updates_reach_subscribers_only(era: Era) {
         .expect("the subscriber is told");
     assert_eq!(updates.len(), 1, "{updates:?}");
     assert_eq!(updates[0]["params"]["uri"], watched);
+    if let Some(listen) = listen {
+        listen.cancel().expect("cancel is sent");
+        assert!(listen
+            .response()
+            .await
+            .expect_err("a cancelled listen is not answered")
+            .is_no_response());
+    }
+}
+
+fn method_of(note: &Value) -> &str {
+    note["method"].as_str().unwrap_or_default()
+}
+
+async fn a_stream_yields_notifications_in_order(era: Era) {
+    let client = client(era).await;
+    let mut stream = client.notification_stream();
+    assert!(stream.try_next().is_none(), "nothing yet");
+    let opts = RequestOptions::new()
+        .progress_token(ProgressToken::Number(3))
+        .log_level(LoggingLevel::Info);
+    let call = client
+        .start_call_tool("work", (), opts)
+        .expect("the call starts");
+    // Awaited one by one while the call runs: log, progress, log, progress, log, progress.
+    let mut methods = Vec::new();
+    for _ in 0..6 {
+        let note = stream.next().await.expect("a notification arrives");
+        methods.push(method_of(&note).to_owned());
+    }
+    let (log, progress) = ("notifications/message", "notifications/progress");
+    assert_eq!(methods, [log, progress, log, progress, log, progress]);
+    call.response().await.expect("work answers");
+
+    // A stream made later starts from the oldest notification still held…
+    let mut late = client.notification_stream();
+    let first_progress = late.next_method(progress).await.expect("progress");
+    assert_eq!(first_progress["params"]["progress"], 0.0);
+    assert_eq!(first_progress["params"]["progressToken"], 3);
+    // …and taking notifications moves it past them.
+    client.take_notifications();
+    assert!(late.try_next().is_none());
+    client
+        .call_tool_with(
+            "work",
+            (),
+            RequestOptions::new().progress_token(ProgressToken::Number(4)),
+        )
+        .await
+        .expect("work answers");
+    let values: Vec<Value> = late
+        .timeout(std::time::Duration::from_millis(50))
+        .into_stream()
+        .filter(|n| std::future::ready(method_of(n) == progress))
+        .map(|n| n["params"]["progress"].clone())
+        .collect()
+        .await;
+    assert_eq!(values, [json!(0.0), json!(50.0), json!(100.0)]);
+}
+
+async fn a_stream_sees_list_changes_as_they_come(era: Era) {
+    let server = Server::new(common::router(common::Probe::default()));
+    let handle = server.handle();
+    let client = TestClient::builder(server)
+        .era(era)
+        .connect()
+        .await
+        .expect("connects");
+    let mut stream = client.notification_stream();
+    let listen = if era.is_modern() {
+        let listen = client
+            .start_request(
+                "subscriptions/listen",
+                json!({"notifications": {"toolsListChanged": true, "promptsListChanged": true}}),
+                RequestOptions::new(),
+            )
+            .expect("listen starts");
+        let ack = stream.next().await.expect("the acknowledgement");
+        assert_eq!(method_of(&ack), "notifications/subscriptions/acknowledged");
+        Some(listen)
+    } else {
+        None
+    };
+    handle.add_tool(ToolDef::new("added", nothing).description("Added later"));
+    handle.remove_prompt("test_prompt_with_arguments");
+    let tools = stream.next().await.expect("the tool change");
+    assert_eq!(method_of(&tools), "notifications/tools/list_changed");
+    let prompts = stream.next().await.expect("the prompt change");
+    assert_eq!(method_of(&prompts), "notifications/prompts/list_changed");
     if let Some(listen) = listen {
         listen.cancel().expect("cancel is sent");
         assert!(listen

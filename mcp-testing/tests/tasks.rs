@@ -66,8 +66,12 @@ fn router() -> Router {
     let task = |def: ToolDef| def.task_support(TaskSupport::Optional);
     Router::new()
         .tool(task(ToolDef::new("crawl", crawl).description("Crawls")))
-        .tool(task(ToolDef::new("confirm", confirm).description("Asks, then works")))
-        .tool(task(ToolDef::new("forever", forever).description("Never ends")))
+        .tool(task(
+            ToolDef::new("confirm", confirm).description("Asks, then works"),
+        ))
+        .tool(task(
+            ToolDef::new("forever", forever).description("Never ends"),
+        ))
         .tool(task(ToolDef::new("refuse", refuse).description("Fails")))
         .tool(task(ToolDef::new("explode", explode).description("Panics")))
         .tool(ToolDef::new("plain", plain).description("Not a task"))
@@ -222,10 +226,7 @@ async fn a_tool_error_completes_the_task(era: Era) {
         .call_tool_as_task("refuse", ())
         .await
         .expect("a task is created");
-    let result = task
-        .wait_result()
-        .await
-        .expect("a tool error is a result");
+    let result = task.wait_result().await.expect("a tool error is a result");
     assert!(result.is_error());
     assert_eq!(result.text_content(), "nothing to crawl");
     assert_eq!(
@@ -272,10 +273,7 @@ async fn a_required_task_tool_refuses_plain_calls(era: Era) {
     } else {
         ErrorCode::METHOD_NOT_FOUND
     };
-    client
-        .call("batch", ())
-        .await
-        .expect_error_code(expected);
+    client.call("batch", ()).await.expect_error_code(expected);
     let task = client
         .call_tool_as_task("batch", ())
         .await
