@@ -119,7 +119,11 @@ fn backend() -> Router {
         .tool(ToolDef::new("secret", secret).description("Tells the secret"))
 }
 
-async fn connect(url: &str, token: Option<&str>, era: EraPreference) -> Result<Client, ClientError> {
+async fn connect(
+    url: &str,
+    token: Option<&str>,
+    era: EraPreference,
+) -> Result<Client, ClientError> {
     let mut t = HttpTransport::new(url);
     if let Some(token) = token {
         t = t.bearer_token(token);
@@ -280,7 +284,10 @@ scopes_supported = ["api.admin"]
         .map(|l| serde_json::from_str(l).expect("JSON lines"))
         .collect();
     assert_eq!(records.len(), calls, "{text}");
-    let denied: Vec<&Value> = records.iter().filter(|r| r["outcome"] == "denied").collect();
+    let denied: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["outcome"] == "denied")
+        .collect();
     assert_eq!(denied.len(), 2, "{text}");
     assert!(denied.iter().all(|r| r["subject"] == "reader-1"), "{text}");
     assert!(

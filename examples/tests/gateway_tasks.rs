@@ -22,8 +22,8 @@ use mcp_core::jsonrpc::{ErrorCode, ErrorObject};
 use mcp_core::protocol::{CallToolResult, ClientCapabilities, JsonObject, TaskSupport};
 use mcp_core::server::TASKS_EXTENSION;
 use mcp_transport::client::{
-    BoxFuture, Client, ClientConfig, ClientError, EraPreference, Handler, HttpTransport,
-    NoHandler, RequestOptions, ServerAsk,
+    BoxFuture, Client, ClientConfig, ClientError, EraPreference, Handler, HttpTransport, NoHandler,
+    RequestOptions, ServerAsk,
 };
 use serde_json::{json, Value};
 
@@ -84,7 +84,12 @@ async fn poll(client: &Client, id: &str, done: impl Fn(&Value) -> bool) -> Value
     let start = Instant::now();
     loop {
         let t = client
-            .request("tasks/get", json!({"taskId": id}), &with_tasks(), &NoHandler)
+            .request(
+                "tasks/get",
+                json!({"taskId": id}),
+                &with_tasks(),
+                &NoHandler,
+            )
             .await
             .expect("tasks/get");
         if done(&t) {
@@ -122,7 +127,7 @@ async fn gateway() -> (Proc, String) {
     let config = write_config(
         &dir,
         &format!(
-            "[[backends]]\nname = \"conf\"\ncommand = [{}, \"--stdio\"]\nprefix = \"conf\"\n",
+            "[[backends]]\nname = \"conf\"\ncommand = [{}, \"--stdio\"]\nprefix = \"conf\"\n\n[policy.redaction]\npatterns = [{{ name = \"label\", regex = \"top-secret-\\\\d+\" }}]\n",
             toml_str(CONFORMANCE)
         ),
     );
@@ -177,6 +182,22 @@ async fn modern() {
     let done = poll(&client, &id, terminal).await;
     assert_eq!(done["status"], "completed", "{done}");
     assert_eq!(text(&done["result"]), "Computed gw after 0.5 seconds");
+
+    // A task's result is redacted like any other.
+    let created = call(
+        &client,
+        "conf.slow_compute",
+        json!({"seconds": 0, "label": "top-secret-42"}),
+        &NoHandler,
+    )
+    .await;
+    let id = created["taskId"].as_str().expect("taskId").to_owned();
+    let done = poll(&client, &id, terminal).await;
+    assert_eq!(
+        text(&done["result"]),
+        "Computed [redacted:label] after 0 seconds",
+        "{done}"
+    );
 
     // Without the extension: a plain call.
     let plain = client
@@ -301,6 +322,16 @@ async fn handshake() {
         .expect("a task call");
     assert_eq!(tool_text(&r), "Computed legacy after 0.3 seconds");
     assert_eq!(*answers.created.lock().expect("lock"), 1, "a task was made");
+    let r = client
+        .call_tool_with(
+            "conf.slow_compute",
+            json!({"seconds": 0, "label": "top-secret-7"}),
+            &as_task,
+            answers.as_ref(),
+        )
+        .await
+        .expect("a task call");
+    assert_eq!(tool_text(&r), "Computed [redacted:label] after 0 seconds");
 
     let r = client
         .call_tool_with("conf.failing_job", json!({}), &as_task, answers.as_ref())

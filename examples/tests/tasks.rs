@@ -1016,3 +1016,97 @@ fn handshake_task_progress_carries_its_related_task() {
         );
     }
 }
+
+// ---- Ownership by identity -----------------------------------------------------------------
+
+#[test]
+fn handshake_result_fetched_from_a_new_session_of_the_same_identity() {
+    let server = TestServer::start();
+    let mut first = Session::open(server.addr, Some("alice"));
+    let label = label("new-session");
+    let task = first.start_task(
+        "slow_compute",
+        json!({"seconds": 2, "label": label}),
+        60_000,
+    );
+    let id = task["taskId"].as_str().expect("taskId").to_owned();
+    // The client goes away for good: its session ends.
+    first.close();
+
+    // Alice comes back with a new session; her task is there, and its result.
+    let mut second = Session::open(server.addr, Some("alice"));
+    assert!(second.list_ids().contains(&id));
+    let r = second.request("tasks/result", json!({ "taskId": id }));
+    assert_eq!(
+        text(result(&r)),
+        format!("Computed {label} after 2 seconds"),
+        "{r}"
+    );
+    // Still nobody else's.
+    let mut bob = Session::open(server.addr, Some("bob"));
+    assert!(!bob.list_ids().contains(&id));
+    let r = bob.request("tasks/get", json!({ "taskId": id }));
+    assert_eq!(error_code(&r), INVALID_PARAMS, "{r}");
+}
+
+#[test]
+fn modern_other_identities_are_refused() {
+    let server = TestServer::start();
+    let mut alice = Modern::new(server.addr, Some("alice"));
+    let task = alice.start_task("slow_compute", json!({"seconds": 30}));
+    let id = task["taskId"].as_str().expect("taskId").to_owned();
+    for caller in [Some("bob"), None] {
+        let mut other = Modern::new(server.addr, caller);
+        for method in ["tasks/get", "tasks/cancel"] {
+            let r = other.request(method, json!({ "taskId": id }));
+            assert_eq!(
+                error_code(&r),
+                INVALID_PARAMS,
+                "{method} by {caller:?}: {r}"
+            );
+        }
+    }
+    // Untouched by those attempts.
+    let r = alice.request("tasks/get", json!({ "taskId": id }));
+    assert_eq!(result(&r)["status"], "working", "{r}");
+    let r = alice.request("tasks/cancel", json!({ "taskId": id }));
+    assert!(r.get("result").is_some(), "{r}");
+    let r = alice.request("tasks/get", json!({ "taskId": id }));
+    assert_eq!(result(&r)["status"], "cancelled", "{r}");
+}
+
+// ---- Cooperative cancellation: the handler's token -----------------------------------------
+
+#[test]
+fn a_tasks_token_fires_on_cancel_and_expiry_not_on_disconnect() {
+    let server = TestServer::start();
+    // tasks/cancel, both eras.
+    let mut s = Session::open(server.addr, None);
+    let l = label("token-cancel");
+    let t = s.start_task("slow_compute", json!({"seconds": 60, "label": l}), 60_000);
+    s.journal_until(&l, "a step", |e| running_step(e) >= 1);
+    let r = s.request("tasks/cancel", json!({ "taskId": t["taskId"] }));
+    assert_eq!(result(&r)["status"], "cancelled", "{r}");
+    s.journal_until(&format!("{l}#token"), "the token", |e| e == "cancelled");
+
+    let mut m = Modern::new(server.addr, None);
+    let l = label("token-cancel-modern");
+    let t = m.start_task("slow_compute", json!({"seconds": 60, "label": l}));
+    m.journal_until(&l, "a step", |e| running_step(e) >= 1);
+    let r = m.request("tasks/cancel", json!({ "taskId": t["taskId"] }));
+    assert!(r.get("result").is_some(), "{r}");
+    m.journal_until(&format!("{l}#token"), "the token", |e| e == "cancelled");
+
+    // Expiry.
+    let l = label("token-expiry");
+    s.start_task("slow_compute", json!({"seconds": 60, "label": l}), 1_000);
+    s.journal_until(&format!("{l}#token"), "the token", |e| e == "cancelled");
+
+    // The client going away is no cancellation: the task completes, its token never fired.
+    let mut gone = Session::open(server.addr, None);
+    let l = label("token-disconnect");
+    gone.start_task("slow_compute", json!({"seconds": 1, "label": l}), 60_000);
+    gone.close();
+    s.journal_until(&l, "the completion", |e| e.starts_with("completed"));
+    assert_eq!(s.journal(&format!("{l}#token")), "not cancelled");
+}

@@ -13,6 +13,11 @@
 //! A mounted tool forwards each call with a [`Relay`] built from the caller's
 //! [`Context`]: the remote's progress and log messages reach the caller, and its questions
 //! (elicitation, sampling, roots) are asked of the caller — whichever era each side speaks.
+//! Tools that support tasks keep their `execution.taskSupport`: a task call becomes a task here
+//! when the remote makes the forwarded call one ([`Relay::task_created`]), the remote's task is
+//! followed to its end, and its failure fails the local task (see [`Remote::forward`]).
+//! Resource subscriptions go to the remote that serves the resource ([`Mounted::subscribe`]);
+//! its updates, like its list changes, reach the local server's clients.
 //! A circuit breaker per mount ([`BreakerConfig`]) turns a dead remote's calls into fast
 //! `isError` results while the other mounts keep serving; a background probe closes it again
 //! when the remote is back.
@@ -1404,11 +1409,7 @@ async fn watch(state: Weak<MountState>) {
                     }
                     RemoteChange::List(
                         l @ (ListChanged::Tools | ListChanged::Prompts | ListChanged::Resources),
-                    ) => {
-                        if !announce.contains(&l) {
-                            announce.push(l);
-                        }
-                    }
+                    ) if !announce.contains(&l) => announce.push(l),
                     _ => {}
                 };
                 note(first, &mut announce);

@@ -93,7 +93,7 @@ pub struct Connection {
     subscriptions: Arc<Mutex<HashSet<String>>>,
     unsolicited: Sink,
     initialized: std::sync::atomic::AtomicBool,
-    /// Tasks created here are visible only to this owner.
+    /// Tasks created here without an authenticated caller are visible only to this owner.
     owner: String,
     default_identity: Mutex<Option<Arc<Identity>>>,
 }
@@ -858,7 +858,8 @@ impl Connection {
                 .await
             }
             "tasks/get" | "tasks/cancel" | "tasks/update" | "tasks/result" | "tasks/list" => {
-                self.task_method(method, raw, era).await
+                self.task_method(method, raw, era, &self.task_owner(&meta))
+                    .await
             }
             "subscriptions/listen" if era.is_modern() => {
                 return self.listen(&req.id, raw, &sink, cancel).await;
@@ -1221,10 +1222,20 @@ impl Connection {
             }
             _ => None,
         };
-        // A handshake-era task outlives its response stream: it talks on the connection's own.
-        let sink = match (&task_mode, modern) {
-            (Some(_), None) => self.unsolicited.clone(),
-            _ => sink,
+        // A task is cancelled by `tasks/cancel` (or when it expires), not when its request's
+        // stream or connection ends: its context gets a token of its own.
+        let cancel = match task_mode {
+            Some(_) => CancellationToken::new(),
+            None => cancel,
+        };
+        // A handshake-era task outlives its response stream: it talks on the connection's own,
+        // through a relay that marks its messages as the task's.
+        let (sink, relay) = match (&task_mode, modern) {
+            (Some(_), None) => {
+                let (tx, rx) = tokio::sync::mpsc::channel(16);
+                (tx, Some(rx))
+            }
+            _ => (sink, None),
         };
         let context = self.context(
             id,
@@ -1237,6 +1248,9 @@ impl Connection {
             task_mode.is_some(),
             meta.identity.clone(),
         );
+        if let Some(rx) = relay {
+            spawn_task_relay(rx, self.unsolicited.clone(), Arc::downgrade(&context.inner));
+        }
         let era = context.era();
 
         // Find the handler and start it.
@@ -1291,7 +1305,14 @@ impl Connection {
                         Round::Interrupted(i) => Round::Interrupted(i),
                     },
                     Some(mode) => match self
-                        .run_task(fut, &context, mode, def.defer_task, session)
+                        .run_task(
+                            fut,
+                            &context,
+                            mode,
+                            def.defer_task,
+                            session,
+                            &self.task_owner(meta),
+                        )
                         .await
                     {
                         Ok(v) => Round::Done(Ok(v)),
@@ -1409,6 +1430,19 @@ impl Connection {
         }
     }
 
+    /// Who owns the tasks a request creates, and whose tasks it may see: the authenticated
+    /// subject when there is one, so that a caller's tasks follow it to a new connection, a
+    /// new session or another instance; otherwise this connection (one stdio process, one
+    /// HTTP session, or every anonymous 2026-07-28 request of an HTTP endpoint, where the
+    /// unguessable task id is what keeps a task to its creator).
+    fn task_owner(&self, meta: &RequestMeta) -> String {
+        match &meta.identity {
+            // Connection owners are hex, so no subject can collide with one.
+            Some(identity) => format!("sub:{}", identity.subject),
+            None => self.owner.clone(),
+        }
+    }
+
     fn tasks_offered(&self) -> bool {
         self.shared
             .registry()
@@ -1480,6 +1514,7 @@ impl Connection {
         mode: TaskMode,
         defer: bool,
         session: Option<&Arc<Session>>,
+        owner: &str,
     ) -> Result<Value, TaskStart> {
         let era = context.era();
         if era.is_modern() && defer {
@@ -1493,7 +1528,7 @@ impl Connection {
                     let record = self
                         .shared
                         .tasks
-                        .create(&self.owner, mode.ttl_ms)
+                        .create(owner, mode.ttl_ms)
                         .await
                         .map_err(TaskStart::Error)?;
                     self.shared
@@ -1503,7 +1538,7 @@ impl Connection {
                     let record = self
                         .shared
                         .tasks
-                        .get(&record.id, &self.owner)
+                        .get(&record.id, owner)
                         .await
                         .map_err(TaskStart::Error)?;
                     return Ok(created_task(&record, era));
@@ -1518,7 +1553,7 @@ impl Connection {
         }
         let tasks = self.shared.tasks.clone();
         let record = tasks
-            .create(&self.owner, mode.ttl_ms)
+            .create(owner, mode.ttl_ms)
             .await
             .map_err(TaskStart::Error)?;
         let _ = context.inner.task.set(crate::context::TaskLink {
@@ -1531,7 +1566,11 @@ impl Connection {
             let run = fut.await;
             driver_tasks.finish(&id, task_outcome(run, era)).await;
         });
-        tasks.attach(&record.id, handle.abort_handle());
+        tasks.attach(
+            &record.id,
+            handle.abort_handle(),
+            context.cancellation_token(),
+        );
         let _ = session;
         Ok(created_task(&record, era))
     }
@@ -1542,6 +1581,7 @@ impl Connection {
         method: &str,
         raw: Option<&RawValue>,
         era: Era,
+        owner: &str,
     ) -> Result<Value, ErrorObject> {
         let tasks = &self.shared.tasks;
         if !self.tasks_offered() {
@@ -1554,7 +1594,7 @@ impl Connection {
             }
             let records = tasks
                 .store
-                .list(&self.owner)
+                .list(owner)
                 .await
                 .map_err(|e| err(ErrorCode::INTERNAL_ERROR, e.to_string()))?;
             let (page, next) = self.page(raw, "tasks", &records)?;
@@ -1573,14 +1613,14 @@ impl Connection {
             .to_owned();
         match (method, era.is_modern()) {
             ("tasks/get", false) => Ok(crate::server::tasks::legacy_task(
-                &tasks.get(&id, &self.owner).await?,
+                &tasks.get(&id, owner).await?,
             )),
             ("tasks/get", true) => Ok(crate::server::tasks::modern_task(
-                &tasks.get(&id, &self.owner).await?,
+                &tasks.get(&id, owner).await?,
                 true,
             )),
             ("tasks/result", false) => {
-                let r = tasks.wait_terminal(&id, &self.owner).await?;
+                let r = tasks.wait_terminal(&id, owner).await?;
                 match r.status {
                     TaskStatus::Completed => {
                         let mut v = r.result.unwrap_or_else(|| json!({"content": []}));
@@ -1600,7 +1640,7 @@ impl Connection {
                 }
             }
             ("tasks/cancel", modern) => {
-                let (record, was_terminal) = tasks.cancel(&id, &self.owner).await?;
+                let (record, was_terminal) = tasks.cancel(&id, owner).await?;
                 if modern {
                     Ok(json!({}))
                 } else if was_terminal {
@@ -1626,7 +1666,7 @@ impl Connection {
                             "params.inputResponses (an object) is required",
                         )
                     })?;
-                tasks.update(&id, &self.owner, responses).await?;
+                tasks.update(&id, owner, responses).await?;
                 Ok(json!({}))
             }
             _ => Err(method_not_found(method)),
@@ -1752,6 +1792,55 @@ fn missing_tasks_extension() -> ErrorObject {
         "this request needs the io.modelcontextprotocol/tasks extension; declare it in clientCapabilities.extensions",
     )
     .with_data(json!({"requiredCapabilities": {"extensions": {crate::server::tasks::TASKS_EXTENSION: {}}}}))
+}
+
+/// Carries a handshake-era task's messages to the connection's own stream, stamped with
+/// `_meta["io.modelcontextprotocol/related-task"]` once the task exists. Nobody may be reading
+/// that stream (an HTTP client without a GET stream): notifications that do not fit are
+/// dropped, so progress and logs never stall the handler; its requests wait for room, as the
+/// handler waits for their answers anyway. Ends when the handler's context is gone.
+fn spawn_task_relay(
+    mut rx: tokio::sync::mpsc::Receiver<Outgoing>,
+    out: Sink,
+    context: std::sync::Weak<crate::context::ContextInner>,
+) {
+    tokio::spawn(async move {
+        // Read once known: the context may be gone by the time its last messages are relayed.
+        let mut task_id: Option<String> = None;
+        while let Some(mut message) = rx.recv().await {
+            if task_id.is_none() {
+                task_id = context
+                    .upgrade()
+                    .and_then(|c| c.task.get().map(|t| t.id.clone()));
+            }
+            if let Some(task_id) = &task_id {
+                if let Ok(mut v) = serde_json::from_str::<Value>(&message.json) {
+                    if let Some(obj) = v.as_object_mut() {
+                        let params = obj.entry("params").or_insert_with(|| json!({}));
+                        if let Some(params) = params.as_object_mut() {
+                            let m = params.entry("_meta").or_insert_with(|| json!({}));
+                            if let Some(m) = m.as_object_mut() {
+                                m.insert(meta::RELATED_TASK.into(), json!({ "taskId": task_id }));
+                            }
+                        }
+                    }
+                    message.json = v.to_string();
+                }
+            }
+            match message.kind {
+                OutgoingKind::Notification => {
+                    if out.try_send(message).is_err() {
+                        tracing::debug!("a task notification was dropped: nobody reads the stream");
+                    }
+                }
+                _ => {
+                    if out.send(message).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
 }
 
 /// How a task's handler ended, for its record.

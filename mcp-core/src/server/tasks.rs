@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tokio::sync::{oneshot, Notify};
 use tokio::task::AbortHandle;
+use tokio_util::sync::CancellationToken;
 
 use crate::jsonrpc::{ErrorCode, ErrorObject};
 use crate::protocol::{JsonObject, TaskStatus};
@@ -225,6 +226,8 @@ impl Default for TaskConfig {
 struct Live {
     /// The handler's task.
     abort: Option<AbortHandle>,
+    /// The handler's cancellation token (`Context::cancelled`), for the work it spawned.
+    cancel: Option<CancellationToken>,
     /// The timer that stops the handler when the task's lifetime is over.
     expiry: Option<AbortHandle>,
     /// When the task's lifetime is over.
@@ -234,8 +237,12 @@ struct Live {
 }
 
 impl Live {
-    /// Stops the handler and its expiry timer. Pending questions are dropped with it.
+    /// Stops the handler and its expiry timer. Pending questions are dropped with it. The
+    /// token fires first, so what watches it sees the cancellation before the handler is gone.
     fn stop(self) {
+        if let Some(c) = self.cancel {
+            c.cancel();
+        }
         if let Some(a) = self.abort {
             a.abort();
         }
@@ -326,13 +333,19 @@ impl TaskRuntime {
     /// Attaches the running handler to its task. When the task's lifetime ends before the
     /// handler does, the handler is stopped: its record is gone, so nobody could ever fetch
     /// what it computes.
-    pub(crate) fn attach(self: &Arc<Self>, id: &str, abort: AbortHandle) {
+    pub(crate) fn attach(
+        self: &Arc<Self>,
+        id: &str,
+        abort: AbortHandle,
+        cancel: CancellationToken,
+    ) {
         let mut live = self.lock();
         let Some(l) = live.get_mut(id) else {
             // Already finished (or cancelled) before it was attached.
             return;
         };
         l.abort = Some(abort);
+        l.cancel = Some(cancel);
         if let Some(deadline) = l.expires {
             let runtime = Arc::downgrade(self);
             let task_id = id.to_owned();
@@ -375,8 +388,9 @@ impl TaskRuntime {
     /// Records how the handler ended, unless the task was cancelled meanwhile.
     pub(crate) async fn finish(&self, id: &str, outcome: Outcome) {
         if let Some(mut l) = self.lock().remove(id) {
-            // The handler is the caller: only its expiry timer needs stopping.
+            // The handler is the caller, and it ended: only its expiry timer needs stopping.
             l.abort = None;
+            l.cancel = None;
             l.stop();
         }
         self.modify(id, |r| {

@@ -22,6 +22,11 @@
 //! # Ok(()) }
 //! ```
 //!
+//! Tasks: with [`RequestOptions::as_task`] a `tools/call` may run as a task on the server (the
+//! tasks extension in 2026-07-28, `params.task` in 2025-11-25); the client follows the task to
+//! its result, answering its questions through the same handler. Resource updates:
+//! [`Client::subscribe_resource`] in either era, reported on [`Client::events`].
+//!
 //! Robustness: every request has an idle timeout ([`ClientConfig::request_timeout`]: how long
 //! the server may stay silent, paused while the handler answers a question); a child process
 //! that exits is started again on the next request (at most once per

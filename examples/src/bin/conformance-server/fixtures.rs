@@ -147,9 +147,7 @@ async fn reconnection(ctx: Context) -> &'static str {
     "Reconnection test completed"
 }
 
-/// Adds or removes a tool
-///
-/// (It announces a tool-list change; the set itself stays put so `tools/list` order is stable.)
+/// Announces a tool-list change. The set itself stays put so `tools/list` order is stable.
 #[tool(
     name = "test_trigger_tool_change",
     description = "Adds or removes a tool"
@@ -501,9 +499,12 @@ async fn greet(
     format!("Hello, {}!", name.unwrap_or_else(|| "World".into()))
 }
 
+/// Journal entries by label, and the labels oldest first.
+type Journal = (HashMap<String, String>, VecDeque<String>);
+
 /// What became of the `slow_compute` runs, by label (the most recent runs only).
-fn journal() -> &'static Mutex<(HashMap<String, String>, VecDeque<String>)> {
-    static JOURNAL: OnceLock<Mutex<(HashMap<String, String>, VecDeque<String>)>> = OnceLock::new();
+fn journal() -> &'static Mutex<Journal> {
+    static JOURNAL: OnceLock<Mutex<Journal>> = OnceLock::new();
     JOURNAL.get_or_init(Default::default)
 }
 
@@ -530,6 +531,8 @@ struct RunGuard {
     step: u32,
     steps: u32,
     done: bool,
+    /// Dropped with the run: ends its cancellation watcher.
+    _watching: tokio::sync::oneshot::Sender<()>,
 }
 
 impl Drop for RunGuard {
@@ -557,11 +560,25 @@ async fn slow_compute(
     let secs = seconds.unwrap_or(1.0).clamp(0.0, 600.0);
     let label = label.unwrap_or_else(|| "result".into());
     let steps = (secs * 10.0).ceil() as u32;
+    // Work a handler spawns sees cancellation through the context's token: the journal
+    // records under `<label>#token` whether it fired while the run lasted.
+    let token = ctx.cancellation_token();
+    let (watching, run_over) = tokio::sync::oneshot::channel::<()>();
+    let token_label = format!("{label}#token");
+    record(&token_label, "not cancelled".into());
+    tokio::spawn(async move {
+        tokio::select! {
+            biased;
+            _ = token.cancelled() => record(&token_label, "cancelled".into()),
+            _ = run_over => {}
+        }
+    });
     let mut guard = RunGuard {
         label: label.clone(),
         step: 0,
         steps,
         done: false,
+        _watching: watching,
     };
     record(&label, format!("running: step 0/{steps}"));
     for i in 1..=steps {

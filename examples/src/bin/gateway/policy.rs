@@ -371,6 +371,19 @@ impl Policies {
         }
     }
 
+    /// Redacts the result a response carries: `tools/call`, `resources/read` and
+    /// `tasks/result` are results; `tasks/get` inlines a completed task's under `result`.
+    fn redact_response(&self, method: &str, v: &mut Value) {
+        match method {
+            "tasks/get" => {
+                if let Some(result) = v.get_mut("result") {
+                    self.redact_result(result);
+                }
+            }
+            _ => self.redact_result(v),
+        }
+    }
+
     fn audit(&self, record: Value) {
         let Some(sink) = &self.audit else { return };
         let mut sink = sink.lock().unwrap_or_else(|p| p.into_inner());
@@ -509,6 +522,14 @@ where
                                 Some(Ok(v)) if v.get("isError") == Some(&Value::Bool(true)) => {
                                     "tool_error"
                                 }
+                                // The call goes on as a task (2026-07-28, 2025-11-25).
+                                Some(Ok(v))
+                                    if v.get("resultType").and_then(Value::as_str)
+                                        == Some("task")
+                                        || v.get("task").is_some_and(Value::is_object) =>
+                                {
+                                    "task"
+                                }
                                 Some(Ok(_)) => "ok",
                             };
                             (outcome, r)
@@ -557,13 +578,15 @@ where
                     }
                     Ok(response)
                 }
-                "resources/read" => {
+                // Results reach the caller here too: a task's, inlined in `tasks/get` or from
+                // `tasks/result`, is redacted like any other.
+                "resources/read" | "tasks/get" | "tasks/result" => {
                     let mut response = match inner.call(req).await {
                         Ok(r) => r,
                         Err(never) => match never {},
                     };
                     if let Some(Ok(v)) = &mut response {
-                        policies.redact_result(v);
+                        policies.redact_response(&method, v);
                     }
                     Ok(response)
                 }
@@ -699,6 +722,21 @@ mod tests {
         assert!(!out.contains("123-45-6789"), "{out}");
         assert!(out.contains("password=[redacted:assignment]"), "{out}");
         assert!(p.redact_text("nothing to see").is_none());
+    }
+
+    #[test]
+    fn task_results_are_redacted() {
+        let p = policies("[policy.redaction]\nbuiltin = [\"pii\"]\n");
+        let result = json!({"content": [{"type": "text", "text": "mail ada@example.com"}]});
+        let mut got = json!({"taskId": "t", "status": "completed", "result": result});
+        p.redact_response("tasks/get", &mut got);
+        assert_eq!(got["result"]["content"][0]["text"], "mail [redacted:email]");
+        let mut legacy = result.clone();
+        p.redact_response("tasks/result", &mut legacy);
+        assert_eq!(legacy["content"][0]["text"], "mail [redacted:email]");
+        let mut working = json!({"taskId": "t", "status": "working"});
+        p.redact_response("tasks/get", &mut working);
+        assert_eq!(working, json!({"taskId": "t", "status": "working"}));
     }
 
     #[test]
