@@ -526,6 +526,21 @@ async fn apply_relayed(inner: &Inner, message: RelayMessage) {
                 s.connection.close();
             }
         }
+        RelayMessage::TaskUpdate { json, subject } => {
+            let Ok(message @ Message::Request(_)) = Message::parse(json.as_bytes()) else {
+                return;
+            };
+            let mut meta = RequestMeta::default();
+            if let Some(subject) = subject {
+                meta = meta.with_identity(Identity::new(subject));
+            }
+            if let Some(fut) = inner
+                .modern
+                .receive_inline_with(message, mpsc::channel(1).0, meta)
+            {
+                fut.await;
+            }
+        }
         RelayMessage::Client { session, json } => {
             let Some(s) = inner.sessions.get(&session) else {
                 return;
@@ -862,6 +877,13 @@ async fn modern_post(
         _ => return empty(StatusCode::ACCEPTED),
     };
     let id = req.id.clone();
+    // Answers for a task that may be waiting on another instance: passed on once accepted.
+    let task_update = (req.method == "tasks/update" && inner.config.relay.is_some()).then(|| {
+        (
+            serde_json::to_string(&Message::Request(req.clone())).unwrap_or_default(),
+            meta.identity.as_ref().map(|i| i.subject.clone()),
+        )
+    });
     // Rung 1: the envelope.
     let envelope = match Envelope::from_params(params.as_ref()) {
         Ok(e) => e,
@@ -916,6 +938,16 @@ async fn modern_post(
         );
     };
     if first.kind == OutgoingKind::Response {
+        if let (Some((json, subject)), Some(relay)) = (task_update, &inner.config.relay) {
+            let accepted =
+                serde_json::from_str::<Value>(&first.json).is_ok_and(|v| v.get("result").is_some());
+            if accepted {
+                let update = RelayMessage::TaskUpdate { json, subject };
+                if let Err(e) = relay.publish(&update).await {
+                    tracing::warn!(%e, "could not relay tasks/update to the other instances");
+                }
+            }
+        }
         return answer_body(first.json);
     }
     if inner.config.json_response && !listen {
@@ -988,7 +1020,8 @@ fn answer_body(json: String) -> Response<Body> {
     let (status, retry) = response_status(&json);
     let mut r = json_body(status, json);
     if let Some(secs) = retry {
-        r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
     }
     r
 }

@@ -103,7 +103,7 @@ pub struct Followed {
 /// ```
 /// use mcp_transport::http::RelayMessage;
 /// let m = RelayMessage::Ended { session: "abc".into() };
-/// assert_eq!(m.session(), "abc");
+/// assert_eq!(m.session(), Some("abc"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -123,13 +123,23 @@ pub enum RelayMessage {
         /// The `Mcp-Session-Id`.
         session: String,
     },
+    /// A 2026-07-28 `tasks/update` (answers for a task that may be waiting for them on
+    /// another instance), already accepted by the instance that received it.
+    TaskUpdate {
+        /// The JSON-RPC request.
+        json: String,
+        /// The authenticated subject that sent it, if any (tasks are visible to their owner
+        /// only).
+        subject: Option<String>,
+    },
 }
 
 impl RelayMessage {
-    /// The session the message is about.
-    pub fn session(&self) -> &str {
+    /// The session the message is about, if it is about one.
+    pub fn session(&self) -> Option<&str> {
         match self {
-            RelayMessage::Client { session, .. } | RelayMessage::Ended { session } => session,
+            RelayMessage::Client { session, .. } | RelayMessage::Ended { session } => Some(session),
+            RelayMessage::TaskUpdate { .. } => None,
         }
     }
 }

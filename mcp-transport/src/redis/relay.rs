@@ -41,10 +41,12 @@ struct Wire {
     v: u32,
     from: String,
     session: String,
-    /// `client` or `ended`.
+    /// `client`, `ended` or `task-update`.
     kind: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     json: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    subject: Option<String>,
 }
 
 impl Wire {
@@ -56,6 +58,10 @@ impl Wire {
             }),
             ("ended", _) => Some(RelayMessage::Ended {
                 session: self.session,
+            }),
+            ("task-update", Some(json)) => Some(RelayMessage::TaskUpdate {
+                json,
+                subject: self.subject,
             }),
             _ => None,
         }
@@ -82,16 +88,20 @@ impl RedisRelay {
 impl SessionRelay for RedisRelay {
     fn publish<'a>(&'a self, message: &'a RelayMessage) -> StoreFuture<'a, ()> {
         Box::pin(async move {
-            let (kind, json) = match message {
-                RelayMessage::Client { json, .. } => ("client", Some(json.clone())),
-                RelayMessage::Ended { .. } => ("ended", None),
+            let (kind, json, subject) = match message {
+                RelayMessage::Client { json, .. } => ("client", Some(json.clone()), None),
+                RelayMessage::Ended { .. } => ("ended", None, None),
+                RelayMessage::TaskUpdate { json, subject } => {
+                    ("task-update", Some(json.clone()), subject.clone())
+                }
             };
             let wire = Wire {
                 v: FORMAT_VERSION,
                 from: self.origin.clone(),
-                session: message.session().to_owned(),
+                session: message.session().unwrap_or_default().to_owned(),
                 kind: kind.to_owned(),
                 json,
+                subject,
             };
             let payload = serde_json::to_string(&wire)
                 .map_err(|e| StoreError::Unavailable(format!("cannot encode: {e}")))?;

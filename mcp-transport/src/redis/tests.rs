@@ -56,7 +56,10 @@ async fn sessions_round_trip_and_expire() {
     assert_eq!(store.get("s1").await.unwrap(), Some(rec));
     store.touch("s1", Duration::from_secs(60)).await.unwrap();
     tokio::time::sleep(Duration::from_millis(400)).await;
-    assert!(store.get("s1").await.unwrap().is_some(), "touch extends the lifetime");
+    assert!(
+        store.get("s1").await.unwrap().is_some(),
+        "touch extends the lifetime"
+    );
     store.remove("s1").await.unwrap();
     assert_eq!(store.get("s1").await.unwrap(), None);
 }
@@ -75,7 +78,13 @@ async fn events_replay_trim_finish_follow_and_forget() {
     assert_eq!(ids[3], "sess.x-1:4");
     // Three kept: resuming after 1 works, after 0 would skip "one" and is refused.
     let after_one = store.replay_after(&ids[0]).await.unwrap().unwrap();
-    assert_eq!(after_one.iter().map(|(_, m)| m.as_str()).collect::<Vec<_>>(), ["two", "three", "four"]);
+    assert_eq!(
+        after_one
+            .iter()
+            .map(|(_, m)| m.as_str())
+            .collect::<Vec<_>>(),
+        ["two", "three", "four"]
+    );
     assert_eq!(store.replay_after("sess.x-1:0").await.unwrap(), None);
     assert_eq!(store.replay_after("sess.unknown:0").await.unwrap(), None);
     // A follower waits for more, then sees the end.
@@ -89,7 +98,11 @@ async fn events_replay_trim_finish_follow_and_forget() {
     let f = follower.await.unwrap().unwrap().unwrap();
     assert_eq!(f.events, vec![("sess.x-1:5".to_owned(), "five".to_owned())]);
     store.finish("sess.x-1").await.unwrap();
-    let f = store.follow("sess.x-1:5", Duration::from_secs(5)).await.unwrap().unwrap();
+    let f = store
+        .follow("sess.x-1:5", Duration::from_secs(5))
+        .await
+        .unwrap()
+        .unwrap();
     assert!(f.finished && f.events.is_empty());
     // Ending the session deletes its streams.
     store.append("sess.y-2", "other stream").await.unwrap();
@@ -109,7 +122,10 @@ async fn a_terminal_task_keeps_its_status() {
     let mut late = r.clone();
     late.status = TaskStatus::Completed;
     store.put(late).await.unwrap();
-    assert_eq!(store.get("t1").await.unwrap().unwrap().status, TaskStatus::Cancelled);
+    assert_eq!(
+        store.get("t1").await.unwrap().unwrap().status,
+        TaskStatus::Cancelled
+    );
     store
         .put(TaskRecord::new("t2".into(), "alice".into(), 60_000, 500))
         .await
@@ -118,22 +134,40 @@ async fn a_terminal_task_keeps_its_status() {
         .put(TaskRecord::new("t3".into(), "bob".into(), 60_000, 500))
         .await
         .unwrap();
-    let mine: Vec<String> = store.list("alice").await.unwrap().into_iter().map(|r| r.id).collect();
+    let mine: Vec<String> = store
+        .list("alice")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
     assert_eq!(mine, ["t1", "t2"]);
 }
 
 #[tokio::test]
 async fn two_backends_share_one_bucket_per_client() {
-    let (one, two) = (redis("rl").rate_limit_backend(), redis("rl").rate_limit_backend());
+    let (one, two) = (
+        redis("rl").rate_limit_backend(),
+        redis("rl").rate_limit_backend(),
+    );
     let quota = Quota::per_second(10);
     let mut allowed = 0;
     for i in 0..30 {
         let backend = if i % 2 == 0 { &one } else { &two };
-        if backend.check("client|sub:alice", &quota).await.unwrap().is_allowed() {
+        if backend
+            .check("client|sub:alice", &quota)
+            .await
+            .unwrap()
+            .is_allowed()
+        {
             allowed += 1;
         }
     }
     assert!((10..=12).contains(&allowed), "{allowed} allowed");
     // Another client has its own bucket.
-    assert!(one.check("client|sub:bob", &quota).await.unwrap().is_allowed());
+    assert!(one
+        .check("client|sub:bob", &quota)
+        .await
+        .unwrap()
+        .is_allowed());
 }

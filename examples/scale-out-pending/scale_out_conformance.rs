@@ -27,13 +27,17 @@ fn provision_suite() -> (String, String, String) {
     let last = stdout.lines().last().expect("a result line").to_owned();
     let parts: Vec<&str> = last.split_whitespace().collect();
     assert_eq!(parts.len(), 3, "unexpected provisioning output: {last}");
-    (parts[0].to_owned(), parts[1].to_owned(), parts[2].to_owned())
+    (
+        parts[0].to_owned(),
+        parts[1].to_owned(),
+        parts[2].to_owned(),
+    )
 }
 
 /// Runs one suite invocation (bounded) and returns (passed, failed, output).
 fn run_suite(node: &str, suite: &str, url: &str, args: &[&str]) -> (u64, u64, String) {
     let start = Instant::now();
-    let mut child = Command::new(node)
+    let child = Command::new(node)
         .arg(suite)
         .args(["server", "--url", url])
         .args(args)
@@ -46,7 +50,9 @@ fn run_suite(node: &str, suite: &str, url: &str, args: &[&str]) -> (u64, u64, St
     let pid = child.id();
     std::thread::spawn(move || {
         if rx.recv_timeout(Duration::from_secs(600)).is_err() {
-            let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
         }
     });
     let out = child.wait_with_output().expect("the suite's output");
@@ -94,27 +100,54 @@ fn official_conformance_suite_through_nginx_and_two_instances() {
     let url = cluster.nginx_url();
 
     let (passed, failed, output) = run_suite(&node, &suite_old, &url, &["--suite", "all"]);
-    assert_eq!(failed, 0, "0.1.16 --suite all:\n{output}\n{}", cluster.logs());
-    assert!(passed >= 45, "0.1.16 ran fewer checks than expected: {passed}");
+    assert_eq!(
+        failed,
+        0,
+        "0.1.16 --suite all:\n{output}\n{}",
+        cluster.logs()
+    );
+    assert!(
+        passed >= 45,
+        "0.1.16 ran fewer checks than expected: {passed}"
+    );
 
     let (passed, failed, output) =
         run_suite(&node, &suite_new, &url, &["--requirements", "2025-11-25"]);
-    assert_eq!(failed, 0, "--requirements 2025-11-25:\n{output}\n{}", cluster.logs());
-    assert!(passed >= 81, "2025-11-25 ran fewer checks than expected: {passed}");
+    assert_eq!(
+        failed,
+        0,
+        "--requirements 2025-11-25:\n{output}\n{}",
+        cluster.logs()
+    );
+    assert!(
+        passed >= 81,
+        "2025-11-25 ran fewer checks than expected: {passed}"
+    );
 
-    let (passed, _, output) =
-        run_suite(&node, &suite_new, &url, &["--requirements", "2026-07-28"]);
+    let (passed, _, output) = run_suite(&node, &suite_new, &url, &["--requirements", "2026-07-28"]);
     let scored = scored_failures(&output);
     assert!(
         scored.is_empty(),
         "scored 2026-07-28 scenarios failed through nginx: {scored:?}\n{output}\n{}",
         cluster.logs()
     );
-    assert!(passed >= 160, "2026-07-28 ran fewer checks than expected: {passed}");
+    assert!(
+        passed >= 160,
+        "2026-07-28 ran fewer checks than expected: {passed}"
+    );
 
     let served = cluster.upstreams();
-    let on_a = served.iter().filter(|u| **u == cluster.a.addr.to_string()).count();
-    let on_b = served.iter().filter(|u| **u == cluster.b.addr.to_string()).count();
-    println!("nginx spread {} requests: {on_a} on A, {on_b} on B", served.len());
+    let on_a = served
+        .iter()
+        .filter(|u| **u == cluster.a.addr.to_string())
+        .count();
+    let on_b = served
+        .iter()
+        .filter(|u| **u == cluster.b.addr.to_string())
+        .count();
+    println!(
+        "nginx spread {} requests: {on_a} on A, {on_b} on B",
+        served.len()
+    );
     assert!(on_a > 50 && on_b > 50, "both instances served the suite");
 }

@@ -68,7 +68,9 @@ pub(crate) fn provision(args: &[&str]) -> String {
     match status {
         Some(s) if s.success() => {}
         Some(s) => panic!(".ci/redis-nginx {args:?} failed ({s}):\n{out}\n{err}"),
-        None => panic!(".ci/redis-nginx {args:?} timed out after {PROVISION_TIMEOUT:?}:\n{out}\n{err}"),
+        None => {
+            panic!(".ci/redis-nginx {args:?} timed out after {PROVISION_TIMEOUT:?}:\n{out}\n{err}")
+        }
     }
     out.lines()
         .rev()
@@ -90,7 +92,10 @@ impl Instance {
             .args(["--http", "127.0.0.1:0"])
             .args(args)
             .env("RUST_BACKTRACE", "1")
-            .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()))
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -115,7 +120,10 @@ impl Instance {
         });
         let Ok(url) = rx.recv_timeout(Duration::from_secs(30)) else {
             let _ = child.kill();
-            let log = tail.lock().map(|t| Vec::from(t.clone()).join("\n")).unwrap_or_default();
+            let log = tail
+                .lock()
+                .map(|t| Vec::from(t.clone()).join("\n"))
+                .unwrap_or_default();
             panic!("conformance-server {args:?} did not start (does it take the scale-out flags? see docs/deployment.md):\n{log}");
         };
         let addr = url
@@ -154,21 +162,23 @@ pub(crate) struct Cluster {
     pub(crate) a: Instance,
     pub(crate) b: Instance,
     pub(crate) nginx: SocketAddr,
+    /// The key namespace (`test-<name>:`).
+    pub(crate) prefix: String,
 }
 
 impl Cluster {
     /// Starts a cluster; `extra` goes to both instances' command lines.
     pub(crate) fn start(name: &str, extra: &[&str]) -> Cluster {
-        let dir = std::env::temp_dir().join(format!(
-            "mcp-scale-out-{name}-{}",
-            std::process::id()
-        ));
+        let dir = std::env::temp_dir().join(format!("mcp-scale-out-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("temp dir");
         let d = dir.to_string_lossy().into_owned();
         let pid = std::process::id().to_string();
         let redis_url = provision(&["redis", "start", &d, "--watch", &pid]);
-        assert!(redis_url.starts_with("redis://"), "no Redis URL from .ci/redis-nginx");
+        assert!(
+            redis_url.starts_with("redis://"),
+            "no Redis URL from .ci/redis-nginx"
+        );
         let redis_port = redis_url
             .rsplit(':')
             .next()
@@ -208,6 +218,7 @@ impl Cluster {
             a,
             b,
             nginx,
+            prefix: format!("test-{name}:"),
         }
     }
 
@@ -234,6 +245,32 @@ impl Cluster {
             self.b.log(),
             std::fs::read_to_string(self.dir.join("nginx/error.log")).unwrap_or_default()
         )
+    }
+
+    /// Checks that every Redis key is in this cluster's namespace and expires; returns how
+    /// many there are.
+    pub(crate) fn check_keys(&self) -> usize {
+        let keys = redis(self.redis_port, &["KEYS", "*"]);
+        let keys: Vec<String> = keys
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|k| k.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for k in &keys {
+            assert!(
+                k.starts_with(&self.prefix),
+                "a key outside the namespace: {k}"
+            );
+            let ttl = redis(self.redis_port, &["PTTL", k]);
+            assert!(
+                ttl.as_i64().is_some_and(|t| t > 0),
+                "{k} does not expire (PTTL {ttl})"
+            );
+        }
+        keys.len()
     }
 
     /// Kills Redis (SIGKILL, as in a crash).

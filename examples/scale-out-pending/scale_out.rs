@@ -23,10 +23,14 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use support::{answer, modern, open_session, post, redis, request, Cluster, LEGACY, STEP};
+use support::{answer, modern, open_session, post, request, Cluster, LEGACY, STEP};
 
 /// Runs `f` on a thread and fails the test if it takes longer than `limit`.
-fn within<T: Send + 'static>(limit: Duration, what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+fn within<T: Send + 'static>(
+    limit: Duration,
+    what: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> T {
     let (tx, rx) = std::sync::mpsc::channel();
     let handle = std::thread::spawn(move || {
         let _ = tx.send(f());
@@ -80,17 +84,29 @@ fn python_client_runs_the_interop_scenario_across_instances() {
             .output()
             .expect("run the Python client");
         let stdout = String::from_utf8_lossy(&out.stdout);
-        let summary = stdout.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+        let summary = stdout
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("");
         assert!(
-            out.status.success() && summary.ends_with(" passed, 0 failed") && !summary.starts_with("0 "),
+            out.status.success()
+                && summary.ends_with(" passed, 0 failed")
+                && !summary.starts_with("0 "),
             "the Python client failed through nginx ({summary:?}):\n{stdout}\n{}\n{}",
             String::from_utf8_lossy(&out.stderr),
             cluster.logs()
         );
         // Consecutive requests really landed on different instances.
         let served = cluster.upstreams();
-        let on_a = served.iter().filter(|u| **u == cluster.a.addr.to_string()).count();
-        let on_b = served.iter().filter(|u| **u == cluster.b.addr.to_string()).count();
+        let on_a = served
+            .iter()
+            .filter(|u| **u == cluster.a.addr.to_string())
+            .count();
+        let on_b = served
+            .iter()
+            .filter(|u| **u == cluster.b.addr.to_string())
+            .count();
         let switches = served.windows(2).filter(|w| w[0] != w[1]).count();
         assert!(
             on_a >= 5 && on_b >= 5 && switches >= 8,
@@ -100,18 +116,9 @@ fn python_client_runs_the_interop_scenario_across_instances() {
             "python legacy mode through nginx: {summary} in {:.1?}; {on_a} requests on A, {on_b} on B, {switches} switches",
             started.elapsed()
         );
-        // Every key is in the test's namespace and expires.
-        let keys = redis(cluster.redis_port, &["KEYS", "*"]);
-        let keys: Vec<String> = keys
-            .as_array()
-            .map(|a| a.iter().filter_map(|k| k.as_str().map(str::to_owned)).collect())
-            .unwrap_or_default();
-        for k in &keys {
-            assert!(k.starts_with("test-python:"), "a key outside the namespace: {k}");
-            let ttl = redis(cluster.redis_port, &["PTTL", k]);
-            assert!(ttl.as_i64().is_some_and(|t| t > 0), "{k} does not expire (PTTL {ttl})");
-        }
-        println!("{} Redis keys left, all namespaced and expiring", keys.len());
+        // Every key left is in the test's namespace and expires.
+        let n = cluster.check_keys();
+        println!("{n} Redis keys left, all namespaced and expiring");
     });
 }
 
@@ -146,7 +153,9 @@ fn an_elicitation_asked_on_a_is_answered_through_b() {
                 break v;
             }
         };
-        let text = result["result"]["content"][0]["text"].as_str().unwrap_or_default();
+        let text = result["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap_or_default();
         assert!(text.contains("grace"), "{result}");
         println!("answer relayed from B to A in {:?}", started.elapsed());
 
@@ -155,24 +164,27 @@ fn an_elicitation_asked_on_a_is_answered_through_b() {
             "name": "slow_compute", "arguments": {"seconds": 30},
             "_meta": {"progressToken": "p"}}});
         let mut stream = post(a, Some(&sid), &slow);
-        let first = stream.next_event(STEP).expect("an event");
-        let _ = first;
+        stream.next_event(STEP).expect("an event");
         let cancel = json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
             "params": {"requestId": 8, "reason": "changed my mind"}});
         let sent = Instant::now();
         assert_eq!(post(b, Some(&sid), &cancel).status, 202);
-        loop {
-            match stream.next_event(Duration::from_secs(10)) {
-                Some(e) => assert!(e.json()["id"] != 8, "the cancelled call answered: {}", e.data),
-                None => break,
-            }
+        while let Some(e) = stream.next_event(Duration::from_secs(10)) {
+            assert!(
+                e.json()["id"] != 8,
+                "the cancelled call answered: {}",
+                e.data
+            );
         }
         assert!(
             sent.elapsed() < Duration::from_secs(5),
             "A's stream went on for {:?} after the cancellation",
             sent.elapsed()
         );
-        println!("cancellation relayed from B to A; A's stream ended {:?} later", sent.elapsed());
+        println!(
+            "cancellation relayed from B to A; A's stream ended {:?} later",
+            sent.elapsed()
+        );
     });
 }
 
@@ -212,15 +224,26 @@ fn a_stream_dropped_on_a_resumes_on_b_without_loss_or_duplicates() {
                 break;
             }
         }
-        let all: Vec<_> = seen.iter().chain(&rest).filter(|e| !e.data.is_empty()).collect();
+        let all: Vec<_> = seen
+            .iter()
+            .chain(&rest)
+            .filter(|e| !e.data.is_empty())
+            .collect();
         let seqs: Vec<u64> = all.iter().filter_map(|e| e.seq()).collect();
         let expected: Vec<u64> = (1..=seqs.len() as u64).collect();
-        assert_eq!(seqs, expected, "event sequence numbers have a gap or a repeat");
+        assert_eq!(
+            seqs, expected,
+            "event sequence numbers have a gap or a repeat"
+        );
         let progress: Vec<f64> = all
             .iter()
             .filter_map(|e| e.json()["params"]["progress"].as_f64())
             .collect();
-        assert_eq!(progress, (1..=20).map(f64::from).collect::<Vec<_>>(), "progress lost or repeated");
+        assert_eq!(
+            progress,
+            (1..=20).map(f64::from).collect::<Vec<_>>(),
+            "progress lost or repeated"
+        );
         let result = all.last().map(|e| e.json()).unwrap_or_default();
         assert_eq!(result["id"], 3, "the stream ends with the result: {result}");
         assert!(result["result"]["content"][0]["text"]
@@ -232,6 +255,9 @@ fn a_stream_dropped_on_a_resumes_on_b_without_loss_or_duplicates() {
             resumed_at.elapsed(),
             seqs.len()
         );
+        let n = cluster.check_keys();
+        assert!(n >= 3, "the session and its streams are in Redis: {n} keys");
+        println!("{n} Redis keys (session, streams, index), all namespaced and expiring");
         // Replaying the finished stream from its priming event, on either instance.
         let prime = seen[0].id.clone().expect("priming id");
         for (name, addr) in [("A", a), ("B", b)] {
@@ -256,7 +282,8 @@ fn a_stream_dropped_on_a_resumes_on_b_without_loss_or_duplicates() {
 }
 
 fn task_status(addr: std::net::SocketAddr, sid: &str, id: u64, task: &str) -> Value {
-    let get = json!({"jsonrpc": "2.0", "id": id, "method": "tasks/get", "params": {"taskId": task}});
+    let get =
+        json!({"jsonrpc": "2.0", "id": id, "method": "tasks/get", "params": {"taskId": task}});
     answer(post(addr, Some(sid), &get), id)
 }
 
@@ -275,40 +302,70 @@ fn a_task_started_on_a_is_read_and_cancelled_on_b() {
             .unwrap_or_else(|| panic!("no task: {created}\n{}", cluster.logs()))
             .to_owned();
         let status = task_status(b, &sid, 2, &task);
-        assert_eq!(status["result"]["status"], "working", "B reads the task: {status}");
+        assert_eq!(
+            status["result"]["status"], "working",
+            "B reads the task: {status}"
+        );
         let result = answer(
-            post(b, Some(&sid), &json!({"jsonrpc": "2.0", "id": 3, "method": "tasks/result",
-                "params": {"taskId": task}})),
+            post(
+                b,
+                Some(&sid),
+                &json!({"jsonrpc": "2.0", "id": 3, "method": "tasks/result",
+                "params": {"taskId": task}}),
+            ),
             3,
         );
-        let text = result["result"]["content"][0]["text"].as_str().unwrap_or_default();
+        let text = result["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap_or_default();
         assert!(text.contains("on A"), "tasks/result on B: {result}");
-        assert_eq!(task_status(b, &sid, 4, &task)["result"]["status"], "completed");
+        assert_eq!(
+            task_status(b, &sid, 4, &task)["result"]["status"],
+            "completed"
+        );
 
         // Cancelled on B while it runs on A.
         let call = json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {
             "name": "slow_compute", "arguments": {"seconds": 3}, "task": {}}});
         let created = answer(post(a, Some(&sid), &call), 5);
-        let task = created["result"]["task"]["taskId"].as_str().expect("task id").to_owned();
+        let task = created["result"]["task"]["taskId"]
+            .as_str()
+            .expect("task id")
+            .to_owned();
         let cancel = json!({"jsonrpc": "2.0", "id": 6, "method": "tasks/cancel", "params": {"taskId": task}});
         let cancelled = answer(post(b, Some(&sid), &cancel), 6);
         assert_eq!(cancelled["result"]["status"], "cancelled", "{cancelled}");
         // A sees it cancelled, and it stays cancelled after the handler's time is up.
         std::thread::sleep(Duration::from_millis(3500));
-        assert_eq!(task_status(a, &sid, 7, &task)["result"]["status"], "cancelled");
+        assert_eq!(
+            task_status(a, &sid, 7, &task)["result"]["status"],
+            "cancelled"
+        );
 
         // 2026-07-28 (the tasks extension): created on A, completed and read on B.
-        let created = modern(a, 10, "tools/call", json!({"name": "slow_compute",
-            "arguments": {"seconds": 0.5, "label": "modern"}})).json();
+        let created = modern(
+            a,
+            10,
+            "tools/call",
+            json!({"name": "slow_compute",
+            "arguments": {"seconds": 0.5, "label": "modern"}}),
+        )
+        .json();
         assert_eq!(created["result"]["resultType"], "task", "{created}");
-        let task = created["result"]["taskId"].as_str().expect("task id").to_owned();
+        let task = created["result"]["taskId"]
+            .as_str()
+            .expect("task id")
+            .to_owned();
         let deadline = Instant::now() + Duration::from_secs(10);
         let done = loop {
             let r = modern(b, 11, "tasks/get", json!({"taskId": task})).json();
             if r["result"]["status"] == "completed" {
                 break r;
             }
-            assert!(Instant::now() < deadline, "the task never completed on B: {r}");
+            assert!(
+                Instant::now() < deadline,
+                "the task never completed on B: {r}"
+            );
             std::thread::sleep(Duration::from_millis(200));
         };
         assert!(done["result"]["result"]["content"][0]["text"]
@@ -326,7 +383,13 @@ fn a_rate_limit_holds_across_both_instances() {
         let started = Instant::now();
         let (mut allowed, mut limited) = (0u32, 0u32);
         for i in 0..40 {
-            let v = modern(cluster.nginx, i, "tools/call", json!({"name": "test_simple_text"})).json();
+            let v = modern(
+                cluster.nginx,
+                i,
+                "tools/call",
+                json!({"name": "test_simple_text"}),
+            )
+            .json();
             if v.get("result").is_some() {
                 allowed += 1;
             } else if v["error"]["code"] == -31429 {
@@ -373,28 +436,49 @@ fn killing_redis_fails_fast_and_recovers_on_its_own() {
         let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"});
         for _ in 0..3 {
             // A session B does not hold needs Redis: 503 with Retry-After.
-            timed("session request on B", &mut || {
-                let r = post(b, Some(&sid), &list);
-                assert!(r.header("retry-after").is_some(), "503 without Retry-After");
-                r.status
-            }, 503);
+            timed(
+                "session request on B",
+                &mut || {
+                    let r = post(b, Some(&sid), &list);
+                    assert!(r.header("retry-after").is_some(), "503 without Retry-After");
+                    r.status
+                },
+                503,
+            );
             // A new session cannot be saved: 503.
-            timed("initialize", &mut || {
-                let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            timed(
+                "initialize",
+                &mut || {
+                    let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
                     "protocolVersion": LEGACY, "capabilities": {},
                     "clientInfo": {"name": "outage", "version": "0"}}});
-                post(cluster.nginx, None, &init).status
-            }, 503);
+                    post(cluster.nginx, None, &init).status
+                },
+                503,
+            );
             // Stateless 2026-07-28 traffic never needs Redis (the rate limit fails open).
-            timed("2026-07-28 tools/call", &mut || {
-                let r = modern(cluster.nginx, 2, "tools/call", json!({"name": "test_simple_text"}));
-                let status = r.status;
-                let v = r.json();
-                assert!(v.get("result").is_some(), "{v}");
-                status
-            }, 200);
+            timed(
+                "2026-07-28 tools/call",
+                &mut || {
+                    let r = modern(
+                        cluster.nginx,
+                        2,
+                        "tools/call",
+                        json!({"name": "test_simple_text"}),
+                    );
+                    let status = r.status;
+                    let v = r.json();
+                    assert!(v.get("result").is_some(), "{v}");
+                    status
+                },
+                200,
+            );
             // The instance holding the session still serves it.
-            timed("session request on A", &mut || post(a, Some(&sid), &list).status, 200);
+            timed(
+                "session request on A",
+                &mut || post(a, Some(&sid), &list).status,
+                200,
+            );
         }
         println!("worst latency while Redis was down: {worst:?}");
 
@@ -408,7 +492,11 @@ fn killing_redis_fails_fast_and_recovers_on_its_own() {
             if r.status == 200 {
                 break r.header("mcp-session-id").expect("session").to_owned();
             }
-            assert!(back.elapsed() < Duration::from_secs(10), "no recovery within 10 s\n{}", cluster.logs());
+            assert!(
+                back.elapsed() < Duration::from_secs(10),
+                "no recovery within 10 s\n{}",
+                cluster.logs()
+            );
             std::thread::sleep(Duration::from_millis(100));
         };
         println!("recovered {:?} after Redis restarted", back.elapsed());
@@ -434,7 +522,11 @@ fn killing_redis_fails_fast_and_recovers_on_its_own() {
                 _ => {
                     // The relay subscription may still be reconnecting; the unanswered call
                     // times out on its own. Try again.
-                    assert!(relay_back.elapsed() < Duration::from_secs(15), "the relay did not recover\n{}", cluster.logs());
+                    assert!(
+                        relay_back.elapsed() < Duration::from_secs(15),
+                        "the relay did not recover\n{}",
+                        cluster.logs()
+                    );
                 }
             }
         }
