@@ -12,7 +12,7 @@ pub enum Cli {
     Http(SocketAddr),
 }
 
-const USAGE: &str = "usage: <server> [--stdio | --http ADDR [--stateless] [--json]]\n\n  --stdio      serve on stdin/stdout (default)\n  --http ADDR  serve Streamable HTTP on ADDR, e.g. 127.0.0.1:8080, at /mcp\n  --stateless  (HTTP) handshake era without sessions\n  --json       (HTTP) answer with plain JSON, never SSE";
+const USAGE: &str = "usage: <server> [--stdio | --http ADDR [--stateless] [--json] [scale-out options]]\n\n  --stdio      serve on stdin/stdout (default)\n  --http ADDR  serve Streamable HTTP on ADDR, e.g. 127.0.0.1:8080, at /mcp\n  --stateless  (HTTP) handshake era without sessions\n  --json       (HTTP) answer with plain JSON, never SSE\n\nscale-out (HTTP; several instances behind a load balancer, see docs/deployment.md):\n  --redis URL         keep sessions, SSE events and tasks in Redis and relay between instances\n  --redis-prefix NS   namespace of the Redis keys (default mcp)\n  --state-key SECRET  seal requestState and cursors with this secret, the same on every\n                      instance (default: $MCP_STATE_KEY, else a random key per process)\n  --rate-limit N      at most N requests per second per client (in Redis with --redis)\n  --allow-host NAME   also accept this Host/Origin name (repeatable), e.g. the balancer's";
 
 /// HTTP options given on the command line (`--stateless`, `--json`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -24,6 +24,28 @@ pub struct HttpFlags {
 }
 
 static HTTP_FLAGS: std::sync::OnceLock<HttpFlags> = std::sync::OnceLock::new();
+
+/// Scale-out options given on the command line (`--redis`, `--state-key`, …).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScaleOutFlags {
+    /// `--redis URL`: Redis stores and relay.
+    pub redis: Option<String>,
+    /// `--redis-prefix NS`: the key namespace.
+    pub redis_prefix: Option<String>,
+    /// `--state-key SECRET` (or `$MCP_STATE_KEY`): the sealing secret shared by the instances.
+    pub state_key: Option<String>,
+    /// `--rate-limit N`: requests per second per client.
+    pub rate_limit: Option<u32>,
+    /// `--allow-host NAME`: more accepted Host/Origin names.
+    pub allow_hosts: Vec<String>,
+}
+
+static SCALE_OUT_FLAGS: std::sync::OnceLock<ScaleOutFlags> = std::sync::OnceLock::new();
+
+/// The scale-out flags of the last [`Cli::parse`].
+pub fn scale_out_flags() -> ScaleOutFlags {
+    SCALE_OUT_FLAGS.get().cloned().unwrap_or_default()
+}
 
 /// The HTTP flags of the last [`Cli::parse`].
 pub fn http_flags() -> HttpFlags {
@@ -41,11 +63,32 @@ impl Cli {
         let mut args = args.into_iter();
         let mut cli = Cli::Stdio;
         let mut flags = HttpFlags::default();
+        let mut scale = ScaleOutFlags {
+            state_key: std::env::var("MCP_STATE_KEY")
+                .ok()
+                .filter(|k| !k.is_empty()),
+            ..ScaleOutFlags::default()
+        };
         while let Some(arg) = args.next() {
+            let mut value = |what: &str| {
+                args.next()
+                    .ok_or_else(|| bad(&format!("{arg} needs {what}")))
+            };
             match arg.as_str() {
                 "--stdio" => cli = Cli::Stdio,
                 "--stateless" => flags.stateless = true,
                 "--json" => flags.json = true,
+                "--redis" => scale.redis = Some(value("a URL, e.g. redis://127.0.0.1:6379")?),
+                "--redis-prefix" => scale.redis_prefix = Some(value("a namespace")?),
+                "--state-key" => scale.state_key = Some(value("a secret")?),
+                "--allow-host" => scale.allow_hosts.push(value("a host name")?),
+                "--rate-limit" => {
+                    let n = value("a number of requests per second")?;
+                    scale.rate_limit =
+                        Some(n.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                            bad(&format!("--rate-limit needs a positive number, not {n:?}"))
+                        })?);
+                }
                 "--http" => {
                     let addr = args
                         .next()
@@ -63,6 +106,7 @@ impl Cli {
             }
         }
         let _ = HTTP_FLAGS.set(flags);
+        let _ = SCALE_OUT_FLAGS.set(scale);
         Ok(cli)
     }
 }
@@ -88,18 +132,53 @@ pub fn init_tracing() {
 /// Port 0 picks a free port; the address actually bound is printed on stderr as
 /// `listening on http://ADDR/mcp`.
 pub async fn serve_http(router: mcp_core::Router, addr: SocketAddr) -> io::Result<()> {
+    use mcp_core::layers::{Quota, RateLimitLayer};
     use mcp_transport::http::{serve_with, shutdown_signal, Allowlist, HttpConfig, McpService};
+    use mcp_transport::redis::{Redis, RedisConfig};
+    use std::sync::Arc;
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
     let flags = http_flags();
+    let scale = scale_out_flags();
     let mut config = HttpConfig::default()
         .stateless(flags.stateless)
         .json_response(flags.json);
+    let mut hosts = scale.allow_hosts.clone();
     if !bound.ip().is_loopback() {
-        config = config.allow(Allowlist::with_hosts([bound.ip().to_string()]));
+        hosts.push(bound.ip().to_string());
+    }
+    if !hosts.is_empty() {
+        config = config.allow(Allowlist::with_hosts(hosts));
+    }
+    let mut server = mcp_core::Server::new(router);
+    if let Some(secret) = &scale.state_key {
+        server = server.with_state_key(secret.as_bytes());
+    }
+    let redis = match &scale.redis {
+        Some(url) => {
+            let mut rc = RedisConfig::new(url.as_str());
+            if let Some(prefix) = &scale.redis_prefix {
+                rc = rc.prefix(prefix.as_str());
+            }
+            let redis = Redis::new(rc).map_err(|e| bad(&e.to_string()))?;
+            if scale.state_key.is_none() {
+                tracing::warn!("--redis without --state-key: requestState and cursors sealed by one instance are refused by the others");
+            }
+            config = redis.http_config(config);
+            server = server.with_task_store(Arc::new(redis.task_store()));
+            Some(redis)
+        }
+        None => None,
+    };
+    if let Some(n) = scale.rate_limit {
+        let layer = match &redis {
+            Some(r) => RateLimitLayer::with_backend(Arc::new(r.rate_limit_backend())),
+            None => RateLimitLayer::new(),
+        };
+        server = server.layer(layer.per_client(Quota::per_second(n)));
     }
     eprintln!("listening on http://{bound}/mcp");
-    let service = McpService::new(mcp_core::Server::new(router), config);
+    let service = McpService::new(server, config);
     serve_with(service, listener, shutdown_signal()).await
 }
 

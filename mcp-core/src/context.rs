@@ -121,10 +121,24 @@ pub enum ContextError {
 }
 
 /// Outstanding server→client requests of one handshake-era connection.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Peer {
     next_id: AtomicI64,
     pending: Mutex<HashMap<RequestId, oneshot::Sender<ResponsePayload>>>,
+}
+
+impl Default for Peer {
+    /// Ids start at a random multiple of 2^16 (below 2^47, exact in every JSON number type),
+    /// so that instances serving one session behind a load balancer neither send the client
+    /// two requests with the same id nor take each other's answers.
+    fn default() -> Self {
+        let mut b = [0u8; 4];
+        let _ = getrandom::fill(&mut b);
+        Peer {
+            next_id: AtomicI64::new(i64::from(u32::from_le_bytes(b) >> 1) << 16),
+            pending: Mutex::default(),
+        }
+    }
 }
 
 /// The most server→client requests one connection may have outstanding.

@@ -93,8 +93,9 @@ pub struct Connection {
     subscriptions: Arc<Mutex<HashSet<String>>>,
     unsolicited: Sink,
     initialized: std::sync::atomic::AtomicBool,
-    /// Tasks created here without an authenticated caller are visible only to this owner.
-    owner: String,
+    /// Tasks created here without an authenticated caller (or a session) are visible only to
+    /// this owner.
+    owner: Mutex<String>,
     default_identity: Mutex<Option<Arc<Identity>>>,
 }
 
@@ -282,7 +283,7 @@ impl Connection {
             subscriptions: Arc::new(Mutex::new(HashSet::new())),
             unsolicited,
             initialized: std::sync::atomic::AtomicBool::new(false),
-            owner: random_owner(),
+            owner: Mutex::new(random_owner()),
             default_identity: Mutex::new(None),
         }
     }
@@ -1436,11 +1437,21 @@ impl Connection {
     /// HTTP session, or every anonymous 2026-07-28 request of an HTTP endpoint, where the
     /// unguessable task id is what keeps a task to its creator).
     fn task_owner(&self, meta: &RequestMeta) -> String {
-        match &meta.identity {
+        match (&meta.identity, &meta.session_id) {
             // Connection owners are hex, so no subject can collide with one.
-            Some(identity) => format!("sub:{}", identity.subject),
-            None => self.owner.clone(),
+            (Some(identity), _) => format!("sub:{}", identity.subject),
+            // Every instance serving the session agrees on it (scale-out).
+            (None, Some(session)) => format!("session:{session}"),
+            (None, None) => lock(&self.owner).clone(),
         }
+    }
+
+    /// Names the owner of the tasks that unauthenticated, sessionless requests on this
+    /// connection create and may see (by default a random value: tasks are per connection).
+    /// Instances behind a load balancer give their stateless 2026-07-28 connections the same
+    /// owner, so that a task created on one is visible on the others.
+    pub fn set_task_owner(&self, owner: impl Into<String>) {
+        *lock(&self.owner) = owner.into();
     }
 
     fn tasks_offered(&self) -> bool {
@@ -1563,8 +1574,11 @@ impl Connection {
         let id = record.id.clone();
         let driver_tasks = tasks.clone();
         let handle = tokio::spawn(async move {
-            let run = fut.await;
-            driver_tasks.finish(&id, task_outcome(run, era)).await;
+            tokio::select! {
+                run = fut => driver_tasks.finish(&id, task_outcome(run, era)).await,
+                // Cancelled through another instance sharing the store: drop the handler.
+                () = driver_tasks.ended_elsewhere(&id) => driver_tasks.forget(&id),
+            }
         });
         tasks.attach(
             &record.id,

@@ -258,6 +258,9 @@ pub(crate) struct TaskRuntime {
     pub(crate) config: TaskConfig,
     live: Mutex<HashMap<String, Live>>,
     changed: Notify,
+    /// Serialises read-modify-write of records: with a store that yields (Redis), two
+    /// questions asked at once would otherwise each overwrite the other's.
+    modifying: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for TaskRuntime {
@@ -294,6 +297,7 @@ impl TaskRuntime {
             config,
             live: Mutex::new(HashMap::new()),
             changed: Notify::new(),
+            modifying: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -377,12 +381,38 @@ impl TaskRuntime {
     }
 
     async fn modify(&self, id: &str, edit: impl FnOnce(&mut TaskRecord)) -> Option<TaskRecord> {
+        let _one_at_a_time = self.modifying.lock().await;
         let mut r = self.store.get(id).await.ok().flatten()?;
         edit(&mut r);
         r.updated_ms = now_ms();
         let _ = self.store.put(r.clone()).await;
         self.changed.notify_waiters();
         Some(r)
+    }
+
+    /// Completes once the task's record is terminal although its handler still runs here:
+    /// it was cancelled through another instance sharing the store. Polls at the suggested
+    /// polling interval; store failures are ridden out.
+    pub(crate) async fn ended_elsewhere(&self, id: &str) {
+        let period = self.config.poll_interval.max(Duration::from_millis(100));
+        loop {
+            tokio::time::sleep(period).await;
+            if let Ok(Some(r)) = self.store.get(id).await {
+                if r.status.is_terminal() {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Stops what is left of a task that ended elsewhere (its handler's future is already
+    /// dropped): the handler's cancellation token fires and its expiry timer stops.
+    pub(crate) fn forget(&self, id: &str) {
+        if let Some(mut l) = self.lock().remove(id) {
+            // The caller is the handler's own task, which ends now.
+            l.abort = None;
+            l.stop();
+        }
     }
 
     /// Records how the handler ended, unless the task was cancelled meanwhile.

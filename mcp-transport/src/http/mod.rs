@@ -336,6 +336,10 @@ impl McpService {
     pub fn new(server: Server, config: HttpConfig) -> Self {
         let modern = Connection::new_modern(&server);
         let listen = Connection::new_modern(&server);
+        // Unauthenticated 2026-07-28 tasks are visible to whoever holds their (unguessable)
+        // id, as on one instance, so on every instance sharing the task store.
+        modern.set_task_owner("http:anonymous");
+        listen.set_task_owner("http:anonymous");
         let inner = Arc::new(Inner {
             server,
             modern,
