@@ -5,7 +5,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 struct Server(Child);
 
@@ -39,86 +39,18 @@ fn start_server() -> (Server, String) {
     (Server(child), url)
 }
 
-fn provision() -> (String, String, String) {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../.ci/conformance-suite");
-    let out = Command::new("bash")
-        .arg(script)
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("run .ci/conformance-suite");
-    assert!(
-        out.status.success(),
-        "provisioning the conformance suite failed (see stderr above)"
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let last = stdout.lines().last().expect("a result line").to_owned();
-    let parts: Vec<&str> = last.split_whitespace().collect();
-    assert_eq!(parts.len(), 3, "unexpected provisioning output: {last}");
-    (
-        parts[0].to_owned(),
-        parts[1].to_owned(),
-        parts[2].to_owned(),
-    )
-}
+mod suite;
 
-struct Run {
-    passed: u64,
-    failed: u64,
-    output: String,
-}
+use suite::{provision, scored_failures, Run};
 
 fn run_suite(node: &str, suite: &str, url: &str, args: &[&str]) -> Run {
-    let start = Instant::now();
-    let out = Command::new(node)
-        .arg(suite)
-        .args(["server", "--url", url])
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run the conformance suite");
-    let output = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let total = output
-        .lines()
-        .filter_map(|l| l.trim().strip_prefix("Total: "))
-        .next_back()
-        .unwrap_or_else(|| panic!("no Total line in the suite output:\n{output}"))
-        .to_owned();
-    let nums: Vec<u64> = total
-        .split(|c: char| !c.is_ascii_digit())
-        .filter_map(|n| n.parse().ok())
-        .collect();
-    assert!(nums.len() >= 2, "cannot read {total:?}");
-    eprintln!(
-        "conformance {args:?}: {total} in {:.1?} (exit {:?})",
-        start.elapsed(),
-        out.status.code()
-    );
+    let run = suite::run(node, suite, url, args, "conformance");
     assert!(
-        out.status.success(),
-        "the suite reported a failure {args:?}:\n{output}"
+        run.success,
+        "the suite reported a failure {args:?}:\n{}",
+        run.output
     );
-    Run {
-        passed: nums[0],
-        failed: nums[1],
-        output,
-    }
-}
-
-/// Failing scenarios listed in the SUMMARY that the suite does not list as "not scored".
-fn scored_failures(output: &str) -> Vec<String> {
-    let summary = output.split("=== SUMMARY ===").nth(1).unwrap_or("");
-    let (scored, unscored) = summary.split_once("Not scored").unwrap_or((summary, ""));
-    scored
-        .lines()
-        .filter_map(|l| l.trim().strip_prefix("✗ "))
-        .filter_map(|l| l.split(':').next())
-        .map(str::to_owned)
-        .filter(|name| !unscored.contains(&format!("✗ {name} ")))
-        .collect()
+    run
 }
 
 #[test]

@@ -7,76 +7,16 @@
 //! 2026-07-28 tasks extension (which the suite does not score) included.
 
 mod gateway_support;
-
-use std::process::{Command, Stdio};
-use std::time::Instant;
+mod suite;
 
 use gateway_support::*;
 
-fn provision() -> (String, String, String) {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../.ci/conformance-suite");
-    let out = Command::new("bash")
-        .arg(script)
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("run .ci/conformance-suite");
-    assert!(
-        out.status.success(),
-        "provisioning the conformance suite failed"
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let last = stdout.lines().last().expect("a result line").to_owned();
-    let parts: Vec<&str> = last.split_whitespace().collect();
-    assert_eq!(parts.len(), 3, "unexpected provisioning output: {last}");
-    (
-        parts[0].to_owned(),
-        parts[1].to_owned(),
-        parts[2].to_owned(),
-    )
-}
+use suite::{failures, provision};
 
 /// (passed, failed, output)
 fn run_suite(node: &str, suite: &str, url: &str, args: &[&str]) -> (u64, u64, String) {
-    let start = Instant::now();
-    let out = Command::new(node)
-        .arg(suite)
-        .args(["server", "--url", url])
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run the conformance suite");
-    let output = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let total = output
-        .lines()
-        .rev()
-        .find_map(|l| l.trim().strip_prefix("Total: "))
-        .unwrap_or_else(|| panic!("no Total line in the suite output:\n{output}"))
-        .to_owned();
-    let nums: Vec<u64> = total
-        .split(|c: char| !c.is_ascii_digit())
-        .filter_map(|n| n.parse().ok())
-        .collect();
-    assert!(nums.len() >= 2, "cannot read {total:?}");
-    eprintln!(
-        "gateway conformance {args:?}: {total} in {:.1?}",
-        start.elapsed()
-    );
-    (nums[0], nums[1], output)
-}
-
-/// Failing scenarios, scored or not.
-fn failures(output: &str) -> Vec<String> {
-    let summary = output.split("=== SUMMARY ===").nth(1).unwrap_or("");
-    summary
-        .lines()
-        .filter_map(|l| l.trim().strip_prefix("✗ "))
-        .filter_map(|l| l.split(':').next())
-        .map(str::to_owned)
-        .collect()
+    let r = suite::run(node, suite, url, args, "gateway conformance");
+    (r.passed, r.failed, r.output)
 }
 
 #[test]

@@ -4,93 +4,17 @@
 //!
 //! `.ci/redis-nginx` provisions Redis and nginx, `.ci/conformance-suite` Node 22 and the suite.
 
+mod suite;
 #[path = "scale_out/support.rs"]
 mod support;
 
-use std::process::Command;
-use std::time::{Duration, Instant};
-
 use support::Cluster;
 
-fn provision_suite() -> (String, String, String) {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../.ci/conformance-suite");
-    let out = Command::new("bash")
-        .arg(script)
-        .output()
-        .expect("run .ci/conformance-suite");
-    assert!(
-        out.status.success(),
-        "provisioning the conformance suite failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let last = stdout.lines().last().expect("a result line").to_owned();
-    let parts: Vec<&str> = last.split_whitespace().collect();
-    assert_eq!(parts.len(), 3, "unexpected provisioning output: {last}");
-    (
-        parts[0].to_owned(),
-        parts[1].to_owned(),
-        parts[2].to_owned(),
-    )
-}
+use suite::{provision as provision_suite, scored_failures};
 
-/// Runs one suite invocation (bounded) and returns (passed, failed, output).
 fn run_suite(node: &str, suite: &str, url: &str, args: &[&str]) -> (u64, u64, String) {
-    let start = Instant::now();
-    let child = Command::new(node)
-        .arg(suite)
-        .args(["server", "--url", url])
-        .args(args)
-        .env("NO_COLOR", "1")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("run the conformance suite");
-    let (tx, rx) = std::sync::mpsc::channel();
-    let pid = child.id();
-    std::thread::spawn(move || {
-        if rx.recv_timeout(Duration::from_secs(600)).is_err() {
-            let _ = Command::new("kill")
-                .args(["-KILL", &pid.to_string()])
-                .status();
-        }
-    });
-    let out = child.wait_with_output().expect("the suite's output");
-    let _ = tx.send(());
-    let output = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let total = output
-        .lines()
-        .filter_map(|l| l.trim().strip_prefix("Total: "))
-        .next_back()
-        .unwrap_or_else(|| panic!("no Total line in the suite output:\n{output}"))
-        .to_owned();
-    let nums: Vec<u64> = total
-        .split(|c: char| !c.is_ascii_digit())
-        .filter_map(|n| n.parse().ok())
-        .collect();
-    assert!(nums.len() >= 2, "cannot read {total:?}");
-    println!(
-        "conformance through nginx {args:?}: {total} in {:.1?}",
-        start.elapsed()
-    );
-    (nums[0], nums[1], output)
-}
-
-/// Failing scenarios listed in the SUMMARY that the suite does not list as "not scored".
-fn scored_failures(output: &str) -> Vec<String> {
-    let summary = output.split("=== SUMMARY ===").nth(1).unwrap_or("");
-    let (scored, unscored) = summary.split_once("Not scored").unwrap_or((summary, ""));
-    scored
-        .lines()
-        .filter_map(|l| l.trim().strip_prefix("✗ "))
-        .filter_map(|l| l.split(':').next())
-        .map(str::to_owned)
-        .filter(|name| !unscored.contains(&format!("✗ {name} ")))
-        .collect()
+    let r = suite::run(node, suite, url, args, "conformance through nginx");
+    (r.passed, r.failed, r.output)
 }
 
 #[test]
