@@ -77,8 +77,11 @@ pub(crate) fn spawn_http(program: &str, args: &[&str], env: &[(&str, &str)]) -> 
     (proc, url)
 }
 
-/// A fresh directory under the target dir for one test's files.
+/// A fresh directory under the target dir for one test's files: unique per call, since tests
+/// of one binary run at once in one process and may pass the same name.
 pub(crate) fn scratch(name: &str) -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let exe = Path::new(GATEWAY);
     let base = exe
         .parent()
@@ -87,7 +90,7 @@ pub(crate) fn scratch(name: &str) -> PathBuf {
         .unwrap_or_else(std::env::temp_dir);
     let dir = base
         .join("gateway-tests")
-        .join(format!("{name}-{}", std::process::id()));
+        .join(format!("{name}-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create the scratch dir");
     dir
