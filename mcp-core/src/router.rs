@@ -49,6 +49,30 @@ pub fn is_valid_tool_name(name: &str) -> bool {
 }
 
 /// A tool: its metadata and its handler.
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// use mcp_core::{Args, Router, Server, ToolDef};
+///
+/// #[derive(serde::Deserialize, schemars::JsonSchema)]
+/// struct Query { sql: String }
+/// async fn run(Args(q): Args<Query>) -> String { format!("ran {}", q.sql) }
+///
+/// let def = ToolDef::new("db.query", run)
+///     .title("Query")
+///     .description("Runs a read-only SQL query")
+///     .read_only(true)
+///     .open_world(false)
+///     .scopes(["db:read"])
+///     .timeout(Duration::from_secs(5));
+/// assert_eq!(def.tool().title.as_deref(), Some("Query"));
+/// assert_eq!(def.tool().annotations.as_ref().unwrap().read_only_hint, Some(true));
+/// assert_eq!(def.tool().input_schema["required"], serde_json::json!(["sql"]));
+///
+/// let server = Server::new(Router::new().tool(def));
+/// assert_eq!(server.tool_scopes("db.query"), Some(vec!["db:read".to_string()]));
+/// ```
 pub struct ToolDef<S = ()> {
     pub(crate) tool: Tool,
     pub(crate) handler: ToolFn<S>,
@@ -72,6 +96,21 @@ impl<S: Send + Sync + 'static> ToolDef<S> {
     /// # Panics
     /// When `name` is not 1–128 characters of `[A-Za-z0-9_.-]` — a programming error, caught
     /// at startup (the `#[tool]` macro catches it at compile time).
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::{Json, ToolDef, ToolError};
+    ///
+    /// #[derive(serde::Serialize, schemars::JsonSchema)]
+    /// struct Clock { unix: u64 }
+    /// async fn now() -> Result<Json<Clock>, ToolError> { Ok(Json(Clock { unix: 0 })) }
+    ///
+    /// let def: ToolDef = ToolDef::new("now", now);
+    /// assert_eq!(def.tool().name, "now");
+    /// // No `Args<T>`: an empty object schema. `Json<T>` return: an output schema.
+    /// assert_eq!(def.tool().input_schema["type"], "object");
+    /// assert!(def.tool().output_schema.is_some());
+    /// ```
     pub fn new<H, T>(name: impl Into<String>, handler: H) -> Self
     where
         H: Handler<T, S>,
@@ -101,30 +140,62 @@ impl<S: Send + Sync + 'static> ToolDef<S> {
 
 impl<S> ToolDef<S> {
     /// What the tool does, for the model.
+    ///
+    /// See [`ToolDef`] for an example.
     pub fn description(mut self, d: impl Into<String>) -> Self {
         self.tool.description = Some(d.into());
         self
     }
 
     /// A display name.
+    ///
+    /// See [`ToolDef`] for an example.
     pub fn title(mut self, t: impl Into<String>) -> Self {
         self.tool.title = Some(t.into());
         self
     }
 
     /// Replaces the input schema, verbatim (hand-written schemas pass through untouched).
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::ToolDef;
+    /// use serde_json::json;
+    ///
+    /// async fn ping() -> &'static str { "pong" }
+    /// let schema = json!({"type": "object", "properties": {"n": {"type": "integer"}}});
+    /// let def: ToolDef = ToolDef::new("ping", ping)
+    ///     .input_schema(schema.as_object().unwrap().clone())
+    ///     .output_schema(json!({"type": "object"}).as_object().unwrap().clone());
+    /// assert_eq!(def.tool().input_schema["properties"]["n"]["type"], "integer");
+    /// assert_eq!(def.tool().output_schema.as_ref().unwrap()["type"], "object");
+    /// ```
     pub fn input_schema(mut self, schema: JsonObject) -> Self {
         self.tool.input_schema = schema;
         self
     }
 
     /// Replaces the output schema, verbatim.
+    ///
+    /// See [`ToolDef::input_schema`] for an example.
     pub fn output_schema(mut self, schema: JsonObject) -> Self {
         self.tool.output_schema = Some(schema);
         self
     }
 
     /// All behaviour hints at once.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::protocol::ToolAnnotations;
+    /// use mcp_core::ToolDef;
+    ///
+    /// async fn wipe() -> &'static str { "wiped" }
+    /// let hints = ToolAnnotations { destructive_hint: Some(true), ..Default::default() };
+    /// let def: ToolDef = ToolDef::new("wipe", wipe).annotations(hints).idempotent(true);
+    /// let a = def.tool().annotations.as_ref().unwrap();
+    /// assert_eq!((a.destructive_hint, a.idempotent_hint), (Some(true), Some(true)));
+    /// ```
     pub fn annotations(mut self, a: ToolAnnotations) -> Self {
         self.tool.annotations = Some(a);
         self
@@ -135,42 +206,64 @@ impl<S> ToolDef<S> {
     }
 
     /// `readOnlyHint`.
+    ///
+    /// See [`ToolDef`] for an example.
     pub fn read_only(mut self, v: bool) -> Self {
         self.hints().read_only_hint = Some(v);
         self
     }
 
     /// `destructiveHint`.
+    ///
+    /// See [`ToolDef::annotations`] for an example.
     pub fn destructive(mut self, v: bool) -> Self {
         self.hints().destructive_hint = Some(v);
         self
     }
 
     /// `idempotentHint`.
+    ///
+    /// See [`ToolDef::annotations`] for an example.
     pub fn idempotent(mut self, v: bool) -> Self {
         self.hints().idempotent_hint = Some(v);
         self
     }
 
     /// `openWorldHint`.
+    ///
+    /// See [`ToolDef`] for an example.
     pub fn open_world(mut self, v: bool) -> Self {
         self.hints().open_world_hint = Some(v);
         self
     }
 
     /// Icons.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::protocol::Icon;
+    /// use mcp_core::ToolDef;
+    ///
+    /// async fn draw() -> &'static str { "done" }
+    /// let def: ToolDef = ToolDef::new("draw", draw).icons(vec![Icon::new("https://example.com/pen.svg")]);
+    /// assert_eq!(def.tool().icons.as_ref().unwrap()[0].src, "https://example.com/pen.svg");
+    /// ```
     pub fn icons(mut self, icons: Vec<Icon>) -> Self {
         self.tool.icons = Some(icons);
         self
     }
 
     /// OAuth scopes a caller needs (enforced by the auth layer).
+    ///
+    /// See [`ToolDef`] for an example.
     pub fn scopes<I: IntoIterator<Item = impl Into<String>>>(mut self, scopes: I) -> Self {
         self.scopes = scopes.into_iter().map(Into::into).collect();
         self
     }
 
     /// How long a call may run before it is cancelled and answered with `isError`.
+    ///
+    /// See [`ToolDef`] for an example.
     pub fn timeout(mut self, t: Duration) -> Self {
         self.timeout = Some(t);
         self
@@ -178,6 +271,18 @@ impl<S> ToolDef<S> {
 
     /// Lets the tool run as a task: `Optional` (the client decides in the handshake era; in
     /// 2026-07-28 clients that declared the tasks extension get a task) or `Required`.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::protocol::TaskSupport;
+    /// use mcp_core::ToolDef;
+    ///
+    /// async fn build() -> &'static str { "built" }
+    /// let def: ToolDef = ToolDef::new("build", build).task_support(TaskSupport::Optional);
+    /// assert!(def.supports_tasks());
+    /// let def: ToolDef = ToolDef::new("build", build).task_support(TaskSupport::Forbidden);
+    /// assert!(!def.supports_tasks());
+    /// ```
     pub fn task_support(mut self, support: crate::protocol::TaskSupport) -> Self {
         self.tool.execution = Some(crate::protocol::ToolExecution {
             task_support: Some(support),
@@ -187,12 +292,26 @@ impl<S> ToolDef<S> {
 
     /// In 2026-07-28, gather input first (ordinary `input_required` rounds) and become a task
     /// only when the handler calls [`Context::escalate_to_task`](crate::Context::escalate_to_task).
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::protocol::TaskSupport;
+    /// use mcp_core::ToolDef;
+    ///
+    /// async fn migrate() -> &'static str { "migrated" }
+    /// let def: ToolDef = ToolDef::new("migrate", migrate)
+    ///     .task_support(TaskSupport::Optional)
+    ///     .defer_task(true);
+    /// assert!(def.supports_tasks());
+    /// ```
     pub fn defer_task(mut self, defer: bool) -> Self {
         self.defer_task = defer;
         self
     }
 
     /// Whether calls may run as tasks.
+    ///
+    /// See [`ToolDef::task_support`] for an example.
     pub fn supports_tasks(&self) -> bool {
         matches!(
             self.tool.execution.as_ref().and_then(|e| e.task_support),
@@ -201,6 +320,8 @@ impl<S> ToolDef<S> {
     }
 
     /// The metadata as listed.
+    ///
+    /// See [`ToolDef`] for an example.
     pub fn tool(&self) -> &Tool {
         &self.tool
     }
@@ -220,6 +341,29 @@ impl<S> ToolDef<S> {
 }
 
 /// A prompt: its metadata and its handler.
+///
+/// # Examples
+/// ```
+/// use mcp_core::{Args, PromptDef, Router};
+///
+/// #[derive(serde::Deserialize, schemars::JsonSchema)]
+/// struct Review {
+///     /// The code to review.
+///     code: String,
+///     /// What to focus on.
+///     focus: Option<String>,
+/// }
+/// async fn review(Args(r): Args<Review>) -> String {
+///     format!("Review this code ({}):\n{}", r.focus.as_deref().unwrap_or("anything"), r.code)
+/// }
+///
+/// let router: Router = Router::new().prompt(
+///     PromptDef::new("review", review)
+///         .title("Code review")
+///         .description("Asks the model to review a snippet"),
+/// );
+/// # let _ = router;
+/// ```
 pub struct PromptDef<S = ()> {
     pub(crate) prompt: Prompt,
     pub(crate) handler: PromptFn<S>,
@@ -236,6 +380,8 @@ impl<S> std::fmt::Debug for PromptDef<S> {
 impl<S: Send + Sync + 'static> PromptDef<S> {
     /// A prompt named `name`. Its arguments come from the handler's `Args<T>` (fields become
     /// arguments; `Option` fields are optional; doc comments become descriptions).
+    ///
+    /// See [`PromptDef`] for an example.
     pub fn new<H, T>(name: impl Into<String>, handler: H) -> Self
     where
         H: Handler<T, S>,
@@ -258,18 +404,38 @@ impl<S: Send + Sync + 'static> PromptDef<S> {
 
 impl<S> PromptDef<S> {
     /// What the prompt is for.
+    ///
+    /// See [`PromptDef`] for an example.
     pub fn description(mut self, d: impl Into<String>) -> Self {
         self.prompt.description = Some(d.into());
         self
     }
 
     /// A display name.
+    ///
+    /// See [`PromptDef`] for an example.
     pub fn title(mut self, t: impl Into<String>) -> Self {
         self.prompt.title = Some(t.into());
         self
     }
 
     /// Replaces the argument list.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::protocol::PromptArgument;
+    /// use mcp_core::PromptDef;
+    ///
+    /// async fn haiku() -> String { "Write a haiku.".into() }
+    /// let topic = PromptArgument {
+    ///     name: "topic".into(),
+    ///     title: None,
+    ///     description: Some("What the haiku is about".into()),
+    ///     required: Some(false),
+    /// };
+    /// let def: PromptDef = PromptDef::new("haiku", haiku).arguments(vec![topic]);
+    /// # let _ = def;
+    /// ```
     pub fn arguments(mut self, args: Vec<PromptArgument>) -> Self {
         self.prompt.arguments = Some(args);
         self
@@ -311,6 +477,20 @@ fn prompt_arguments(schema: &JsonObject) -> Vec<PromptArgument> {
 }
 
 /// A static resource at a fixed URI.
+///
+/// # Examples
+/// ```
+/// use mcp_core::{ResourceDef, Router, Server};
+///
+/// async fn readme() -> String { "# Hello".into() }
+/// let router: Router = Router::new().resource(
+///     ResourceDef::new("docs://readme", "readme", readme)
+///         .title("README")
+///         .description("The project's README")
+///         .mime_type("text/markdown"),
+/// );
+/// assert!(Server::new(router).capabilities().resources.is_some());
+/// ```
 pub struct ResourceDef<S = ()> {
     pub(crate) resource: Resource,
     pub(crate) handler: ResourceFn<S>,
@@ -330,6 +510,8 @@ fn defer_resource<O: IntoResourceContents + Send + 'static>(o: O) -> ReadResourc
 
 impl<S: Send + Sync + 'static> ResourceDef<S> {
     /// A resource at `uri` named `name`.
+    ///
+    /// See [`ResourceDef`] for an example.
     pub fn new<H, T>(uri: impl Into<String>, name: impl Into<String>, handler: H) -> Self
     where
         H: Handler<T, S>,
@@ -345,18 +527,24 @@ impl<S: Send + Sync + 'static> ResourceDef<S> {
 
 impl<S> ResourceDef<S> {
     /// What it is.
+    ///
+    /// See [`ResourceDef`] for an example.
     pub fn description(mut self, d: impl Into<String>) -> Self {
         self.resource.description = Some(d.into());
         self
     }
 
     /// Its MIME type.
+    ///
+    /// See [`ResourceDef`] for an example.
     pub fn mime_type(mut self, m: impl Into<String>) -> Self {
         self.resource.mime_type = Some(m.into());
         self
     }
 
     /// A display name.
+    ///
+    /// See [`ResourceDef`] for an example.
     pub fn title(mut self, t: impl Into<String>) -> Self {
         self.resource.title = Some(t.into());
         self
@@ -375,6 +563,23 @@ impl<S> ResourceDef<S> {
 
 /// A resource template: URIs matching an RFC 6570 template, served by one handler whose
 /// `Args<T>` receives the template variables.
+///
+/// # Examples
+/// ```
+/// use mcp_core::{Args, Router, TemplateDef};
+///
+/// #[derive(serde::Deserialize, schemars::JsonSchema)]
+/// struct User { id: u32 }
+/// async fn profile(Args(u): Args<User>) -> String { format!("user {}", u.id) }
+///
+/// let router: Router = Router::new().resource_template(
+///     TemplateDef::new("users://{id}/profile", "profile", profile)
+///         .title("User profile")
+///         .description("A user's public profile")
+///         .mime_type("text/plain"),
+/// );
+/// # let _ = router;
+/// ```
 pub struct TemplateDef<S = ()> {
     pub(crate) template: ResourceTemplate,
     pub(crate) matcher: UriTemplate,
@@ -398,6 +603,8 @@ impl<S: Send + Sync + 'static> TemplateDef<S> {
     ///
     /// # Panics
     /// When the template is not valid RFC 6570 — a programming error caught at startup.
+    ///
+    /// See [`TemplateDef`] for an example.
     pub fn new<H, T>(uri_template: impl Into<String>, name: impl Into<String>, handler: H) -> Self
     where
         H: Handler<T, S>,
@@ -424,18 +631,24 @@ impl<S: Send + Sync + 'static> TemplateDef<S> {
 
 impl<S> TemplateDef<S> {
     /// What the resources are.
+    ///
+    /// See [`TemplateDef`] for an example.
     pub fn description(mut self, d: impl Into<String>) -> Self {
         self.template.description = Some(d.into());
         self
     }
 
     /// The MIME type of every matching resource.
+    ///
+    /// See [`TemplateDef`] for an example.
     pub fn mime_type(mut self, m: impl Into<String>) -> Self {
         self.template.mime_type = Some(m.into());
         self
     }
 
     /// A display name.
+    ///
+    /// See [`TemplateDef`] for an example.
     pub fn title(mut self, t: impl Into<String>) -> Self {
         self.template.title = Some(t.into());
         self
@@ -519,6 +732,27 @@ pub(crate) enum CompletionTarget {
 }
 
 /// A completion handler for one prompt argument or template variable.
+///
+/// # Examples
+/// ```
+/// use mcp_core::router::Completing;
+/// use mcp_core::{Args, CompletionDef, PromptDef, Router, TemplateDef};
+///
+/// #[derive(serde::Deserialize, schemars::JsonSchema)]
+/// struct Lang { lang: String }
+/// async fn greet(Args(l): Args<Lang>) -> String { format!("Say hello in {}", l.lang) }
+/// async fn docs(Args(l): Args<Lang>) -> String { format!("docs for {}", l.lang) }
+/// async fn langs(c: Completing) -> Vec<String> {
+///     ["rust", "ruby"].iter().filter(|l| l.starts_with(&c.value)).map(|l| l.to_string()).collect()
+/// }
+///
+/// let router: Router = Router::new()
+///     .prompt(PromptDef::new("greet", greet))
+///     .resource_template(TemplateDef::new("docs://{lang}", "docs", docs))
+///     .completion(CompletionDef::prompt("greet", "lang", langs))
+///     .completion(CompletionDef::template("docs://{lang}", "lang", langs));
+/// # let _ = router;
+/// ```
 pub struct CompletionDef<S = ()> {
     pub(crate) target: CompletionTarget,
     pub(crate) argument: String,
@@ -536,6 +770,8 @@ impl<S> std::fmt::Debug for CompletionDef<S> {
 
 impl<S: Send + Sync + 'static> CompletionDef<S> {
     /// Completes `argument` of the prompt `prompt`.
+    ///
+    /// See [`CompletionDef`] for an example.
     pub fn prompt<H, T>(prompt: impl Into<String>, argument: impl Into<String>, handler: H) -> Self
     where
         H: Handler<T, S>,
@@ -550,6 +786,8 @@ impl<S: Send + Sync + 'static> CompletionDef<S> {
     }
 
     /// Completes the variable `variable` of the resource template `uri_template`.
+    ///
+    /// See [`CompletionDef`] for an example.
     pub fn template<H, T>(
         uri_template: impl Into<String>,
         variable: impl Into<String>,
@@ -581,6 +819,30 @@ impl<S: Send + Sync + 'static> CompletionDef<S> {
 
 /// Collects tools, resources, templates, prompts and completions; `S` is the state type that
 /// handlers extract with `State<T>`, fixed by [`Router::with_state`].
+///
+/// # Examples
+/// ```
+/// use mcp_core::{Args, Router, Server, State, ToolDef};
+///
+/// #[derive(Clone)]
+/// struct Db { greeting: String }
+/// #[derive(serde::Deserialize, schemars::JsonSchema)]
+/// struct Name { name: String }
+/// async fn hello(State(db): State<Db>, Args(n): Args<Name>) -> String {
+///     format!("{}, {}!", db.greeting, n.name)
+/// }
+///
+/// let router: Router = Router::<Db>::new()
+///     .tool(ToolDef::new("hello", hello).description("Greets someone"))
+///     .server_info(mcp_core::crate_info!())
+///     .instructions("Call `hello` with a name.")
+///     .logging(false)
+///     .with_state(Db { greeting: "Hi".into() });
+/// assert_eq!(router.tool_names().collect::<Vec<_>>(), ["hello"]);
+/// let server = Server::new(router);
+/// assert!(server.capabilities().logging.is_none());
+/// assert_eq!(server.info().name, env!("CARGO_PKG_NAME"));
+/// ```
 pub struct Router<S = ()> {
     pub(crate) tools: Vec<ToolDef<S>>,
     pub(crate) prompts: Vec<PromptDef<S>>,
@@ -630,11 +892,15 @@ impl<S> Default for Router<S> {
 
 impl<S: Send + Sync + 'static> Router<S> {
     /// An empty router.
+    ///
+    /// See [`Router`] for an example.
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Adds a tool. A later tool with the same name replaces an earlier one.
+    ///
+    /// See [`Router`] for an example.
     pub fn tool(mut self, tool: impl Into<ToolDef<S>>) -> Self {
         let tool = tool.into();
         self.tools.retain(|t| t.tool.name != tool.tool.name);
@@ -644,6 +910,15 @@ impl<S: Send + Sync + 'static> Router<S> {
 
     /// Adds a tool from a function, without a description. Prefer [`Router::tool`] with a
     /// [`ToolDef`] and a description: models pick tools by their descriptions.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::Router;
+    ///
+    /// async fn ping() -> &'static str { "pong" }
+    /// let router: Router = Router::new().tool_fn("ping", ping);
+    /// assert_eq!(router.tool_names().collect::<Vec<_>>(), ["ping"]);
+    /// ```
     pub fn tool_fn<H, T>(self, name: impl Into<String>, handler: H) -> Self
     where
         H: Handler<T, S>,
@@ -654,6 +929,8 @@ impl<S: Send + Sync + 'static> Router<S> {
     }
 
     /// Adds a prompt.
+    ///
+    /// See [`PromptDef`] for an example.
     pub fn prompt(mut self, prompt: impl Into<PromptDef<S>>) -> Self {
         let prompt = prompt.into();
         self.prompts.retain(|p| p.prompt.name != prompt.prompt.name);
@@ -662,6 +939,8 @@ impl<S: Send + Sync + 'static> Router<S> {
     }
 
     /// Adds a static resource.
+    ///
+    /// See [`ResourceDef`] for an example.
     pub fn resource(mut self, resource: impl Into<ResourceDef<S>>) -> Self {
         let resource = resource.into();
         self.resources
@@ -671,6 +950,8 @@ impl<S: Send + Sync + 'static> Router<S> {
     }
 
     /// Adds a resource template.
+    ///
+    /// See [`TemplateDef`] for an example.
     pub fn resource_template(mut self, template: impl Into<TemplateDef<S>>) -> Self {
         let template = template.into();
         self.templates
@@ -680,6 +961,8 @@ impl<S: Send + Sync + 'static> Router<S> {
     }
 
     /// Adds a completion handler.
+    ///
+    /// See [`CompletionDef`] for an example.
     pub fn completion(mut self, completion: impl Into<CompletionDef<S>>) -> Self {
         self.completions.push(completion.into());
         self
@@ -687,29 +970,39 @@ impl<S: Send + Sync + 'static> Router<S> {
 
     /// Sets `serverInfo`. Without it the server reports the executable's name; use
     /// [`crate_info!`](crate::crate_info) to report your crate's name and version.
+    ///
+    /// See [`Router`] for an example.
     pub fn server_info(mut self, info: Implementation) -> Self {
         self.info = Some(info);
         self
     }
 
     /// Instructions for the model on how to use this server.
+    ///
+    /// See [`Router`] for an example.
     pub fn instructions(mut self, text: impl Into<String>) -> Self {
         self.instructions = Some(text.into());
         self
     }
 
     /// Whether to declare the `logging` capability (on by default).
+    ///
+    /// See [`Router`] for an example.
     pub fn logging(mut self, enabled: bool) -> Self {
         self.logging = enabled;
         self
     }
 
     /// The names of the registered tools, in registration order.
+    ///
+    /// See [`Router`] for an example.
     pub fn tool_names(&self) -> impl Iterator<Item = &str> {
         self.tools.iter().map(|t| t.tool.name.as_str())
     }
 
     /// Gives the handlers their state, producing a router ready to serve.
+    ///
+    /// See [`Router`] for an example.
     pub fn with_state(self, state: S) -> Router<()>
     where
         S: Clone,
