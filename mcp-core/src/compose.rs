@@ -69,6 +69,8 @@ use crate::server::{ListChanged, Registry, ServerHandle};
 use crate::template::UriTemplate;
 
 /// A boxed future borrowing from its receiver.
+///
+/// See [`Remote`] for an example.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 // ---------------------------------------------------------------------------------------------
@@ -115,6 +117,19 @@ pub fn nest<S>(prefix: &str, mut router: Router<S>) -> Router<S> {
 
 /// Joins two routers: everything of `b` is added to `a` (an item of `b` replaces one of `a`
 /// with the same name or URI). `a`'s server info and instructions are kept.
+///
+/// # Examples
+/// ```
+/// use mcp_core::{compose, Router};
+///
+/// async fn ping() -> &'static str { "pong" }
+/// async fn time() -> &'static str { "noon" }
+/// let app: Router = compose::merge(
+///     Router::new().tool_fn("ping", ping),
+///     compose::nest("clock", Router::new().tool_fn("time", time)),
+/// );
+/// assert_eq!(app.tool_names().collect::<Vec<_>>(), ["ping", "clock.time"]);
+/// ```
 pub fn merge<S: Send + Sync + 'static>(a: Router<S>, b: Router<S>) -> Router<S> {
     let mut out = a;
     for t in b.tools {
@@ -139,6 +154,13 @@ pub fn merge<S: Send + Sync + 'static>(a: Router<S>, b: Router<S>) -> Router<S> 
 // Remotes
 
 /// Why a remote request failed.
+///
+/// # Examples
+/// ```
+/// use mcp_core::compose::RemoteError;
+/// let e = RemoteError::Unavailable("connection refused".into());
+/// assert_eq!(e.to_string(), "unavailable: connection refused");
+/// ```
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum RemoteError {
@@ -154,6 +176,8 @@ pub enum RemoteError {
 }
 
 /// Everything a remote offers, as listed.
+///
+/// See [`Remote`] for an example.
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub struct Catalog {
@@ -170,6 +194,17 @@ pub struct Catalog {
 }
 
 /// Something a remote announced.
+///
+/// # Examples
+/// ```
+/// use mcp_core::compose::RemoteChange;
+/// use mcp_core::server::ListChanged;
+///
+/// let (tx, mut rx) = tokio::sync::mpsc::channel(4);
+/// tx.try_send(RemoteChange::List(ListChanged::Tools)).unwrap();
+/// tx.try_send(RemoteChange::ResourceUpdated("file:///a.txt".into())).unwrap();
+/// assert_eq!(rx.try_recv().unwrap(), RemoteChange::List(ListChanged::Tools));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RemoteChange {
@@ -186,8 +221,71 @@ pub enum RemoteChange {
 
 /// A server reached some other way — a connected MCP client, usually — that a [`Mount`] can
 /// put behind a local server.
+///
+/// # Examples
+///
+/// An in-memory remote with one tool, mounted under the prefix `net`:
+///
+/// ```
+/// use std::sync::Arc;
+/// use mcp_core::compose::{BoxFuture, Catalog, Health, Mount, Relay, Remote, RemoteChange, RemoteError};
+/// use mcp_core::protocol::{JsonObject, LoggingLevel, LoggingMessageParams, Tool};
+/// use mcp_core::{Router, Server};
+/// use serde_json::{json, Value};
+///
+/// struct Pinger;
+///
+/// impl Remote for Pinger {
+///     fn catalog(&self) -> BoxFuture<'_, Result<Catalog, RemoteError>> {
+///         Box::pin(async {
+///             let mut catalog = Catalog::default();
+///             catalog.tools.push(Tool {
+///                 name: "ping".into(),
+///                 description: Some("Answers pong".into()),
+///                 input_schema: json!({"type": "object"}).as_object().cloned().unwrap_or_default(),
+///                 ..Tool::default()
+///             });
+///             Ok(catalog)
+///         })
+///     }
+///
+///     fn forward(&self, method: &str, _params: JsonObject, relay: Relay) -> BoxFuture<'_, Result<Value, RemoteError>> {
+///         let method = method.to_owned();
+///         Box::pin(async move {
+///             let note = LoggingMessageParams { level: LoggingLevel::Info, logger: None, data: json!("pinging"), meta: None };
+///             relay.log(note).await;
+///             match method.as_str() {
+///                 "tools/call" => Ok(json!({"content": [{"type": "text", "text": "pong"}]})),
+///                 other => Err(RemoteError::Failed(format!("{other} is not offered"))),
+///             }
+///         })
+///     }
+///
+///     fn watch(&self) -> tokio::sync::mpsc::Receiver<RemoteChange> {
+///         tokio::sync::mpsc::channel(1).1
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), RemoteError> {
+/// let server = Server::new(Router::new());
+/// let mounted = Mount::new("net").prefix("net").attach(Arc::new(Pinger), &server.handle());
+/// mounted.refresh().await?;
+/// assert!(mounted.is_loaded());
+/// assert_eq!(mounted.tool_names(), ["net.ping"]);
+/// assert!(mounted.owns_tool("net.ping"));
+/// assert_eq!(mounted.health(), Health::Closed);
+/// assert_eq!(mounted.mount().name(), "net");
+/// assert_eq!(server.handle().tool_names(), ["net.ping"]);
+///
+/// mounted.unmount();
+/// assert!(server.handle().tool_names().is_empty());
+/// # Ok(()) }
+/// ```
 pub trait Remote: Send + Sync + 'static {
     /// Fetches the whole catalogue.
+    ///
+    /// See [`Remote`] for an example.
     fn catalog(&self) -> BoxFuture<'_, Result<Catalog, RemoteError>>;
 
     /// Sends `method` (`tools/call`, `prompts/get`, `resources/read`, `completion/complete`)
@@ -201,6 +299,8 @@ pub trait Remote: Send + Sync + 'static {
     /// it ends with; a task that fails is [`RemoteError::Rpc`] with the task's error (the
     /// caller's task then fails with it). Without it, the call must not become a task on the
     /// remote.
+    ///
+    /// See [`Remote`] for an example.
     fn forward(
         &self,
         method: &str,
@@ -209,9 +309,13 @@ pub trait Remote: Send + Sync + 'static {
     ) -> BoxFuture<'_, Result<Value, RemoteError>>;
 
     /// A stream of the remote's announcements (a new one per call).
+    ///
+    /// See [`Remote`] for an example.
     fn watch(&self) -> mpsc::Receiver<RemoteChange>;
 
     /// Asks for `ResourceUpdated` announcements of one resource (best effort).
+    ///
+    /// See [`Mounted::owns_uri`] for an example.
     fn subscribe(&self, uri: &str) -> BoxFuture<'_, Result<(), RemoteError>> {
         let _ = uri;
         Box::pin(async { Ok(()) })
@@ -252,6 +356,8 @@ fn invalid(msg: impl Into<String>) -> ErrorObject {
 
 impl Relay {
     /// A relay to the caller of the request `ctx` serves.
+    ///
+    /// See [`Relay`] for an example.
     pub fn new(ctx: Context) -> Self {
         Relay { ctx, task: None }
     }
@@ -259,12 +365,29 @@ impl Relay {
     /// Says that the caller's `tools/call` runs as a task here, or may become one, and that
     /// the remote's tool supports tasks as `support` says: the remote may then run the call as
     /// a task (see [`Remote::forward`]).
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::compose::Relay;
+    /// use mcp_core::protocol::TaskSupport;
+    ///
+    /// async fn forward_build(ctx: mcp_core::Context) -> String {
+    ///     let relay = Relay::new(ctx).with_task(TaskSupport::Optional);
+    ///     assert_eq!(relay.task_support(), Some(TaskSupport::Optional));
+    ///     // …send the call; when the remote answers with a task:
+    ///     relay.task_created().await;
+    ///     format!("following the remote's task as {:?}", relay.context().task_id())
+    /// }
+    /// # let _: mcp_core::Router = mcp_core::Router::new().tool_fn("build", forward_build);
+    /// ```
     pub fn with_task(mut self, support: TaskSupport) -> Self {
         self.task = Some(support);
         self
     }
 
     /// The remote tool's task support, when the forwarded call may run as a task there.
+    ///
+    /// See [`Relay::with_task`] for an example.
     pub fn task_support(&self) -> Option<TaskSupport> {
         self.task
     }
@@ -273,26 +396,57 @@ impl Relay {
     /// 2026-07-28 the caller now gets its `CreateTaskResult`; a handshake-era task call is a
     /// task from the start), and the handler goes on in the background, following the
     /// remote's task. See [`Context::escalate_to_task`].
+    ///
+    /// See [`Relay::with_task`] for an example.
     pub async fn task_created(&self) {
         self.ctx.escalate_to_task().await
     }
 
     /// The caller's era.
+    ///
+    /// See [`Relay`] for an example.
     pub fn era(&self) -> Era {
         self.ctx.era()
     }
 
     /// What the caller can answer (declare these to the remote).
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::compose::Relay;
+    ///
+    /// async fn proxy(ctx: mcp_core::Context) -> String {
+    ///     let relay = Relay::new(ctx);
+    ///     // Declare to the remote what the caller can answer.
+    ///     let caps = serde_json::to_value(relay.client_capabilities()).unwrap_or_default();
+    ///     format!("caller capabilities: {caps}")
+    /// }
+    /// # let _: mcp_core::Router = mcp_core::Router::new().tool_fn("proxy", proxy);
+    /// ```
     pub fn client_capabilities(&self) -> &ClientCapabilities {
         self.ctx.client_capabilities()
     }
 
     /// The caller's context.
+    ///
+    /// See [`Relay::with_task`] for an example.
     pub fn context(&self) -> &Context {
         &self.ctx
     }
 
     /// Passes a progress notification on (when the caller asked for progress).
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::compose::Relay;
+    /// use mcp_core::protocol::ProgressParams;
+    ///
+    /// async fn on_remote_progress(relay: &Relay, remote: ProgressParams) {
+    ///     // The remote's token is replaced by the caller's own.
+    ///     relay.progress(remote).await;
+    /// }
+    /// # let _ = on_remote_progress;
+    /// ```
     pub async fn progress(&self, p: ProgressParams) {
         self.ctx
             .progress(p.progress, p.total, p.message.as_deref())
@@ -300,6 +454,8 @@ impl Relay {
     }
 
     /// Passes a log message on (filtered by the caller's level).
+    ///
+    /// See [`Remote`] for an example.
     pub async fn log(&self, p: LoggingMessageParams) {
         self.ctx.log(p.level, p.logger.as_deref(), p.data).await
     }
@@ -307,6 +463,21 @@ impl Relay {
     /// Asks the caller a question (`elicitation/create`, `sampling/createMessage`,
     /// `roots/list`) under a key that stays the same when the request runs again. In the
     /// 2026-07-28 era an unanswered question ends the handler's run (see [`Context`]).
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::compose::Relay;
+    /// use serde_json::json;
+    ///
+    /// async fn confirm(relay: &Relay) -> bool {
+    ///     let params = json!({"message": "Proceed?", "requestedSchema": {"type": "object", "properties": {}}});
+    ///     match relay.ask("proceed", "elicitation/create", params).await {
+    ///         Ok(answer) => answer["action"] == "accept",
+    ///         Err(_) => false,
+    ///     }
+    /// }
+    /// # let _ = confirm;
+    /// ```
     pub async fn ask(&self, key: &str, method: &str, params: Value) -> Result<Value, ErrorObject> {
         let to_value = |v: Result<Value, serde_json::Error>| {
             v.map_err(|e| ErrorObject::new(ErrorCode::INTERNAL_ERROR, e.to_string()))
@@ -414,12 +585,16 @@ impl Default for BreakerConfig {
 
 impl BreakerConfig {
     /// Sets the threshold (at least 1).
+    ///
+    /// See [`Mount::breaker`] for an example.
     pub fn failure_threshold(mut self, n: u32) -> Self {
         self.failure_threshold = n.max(1);
         self
     }
 
     /// Sets the cooldown.
+    ///
+    /// See [`Mount::breaker`] for an example.
     pub fn cooldown(mut self, d: Duration) -> Self {
         self.cooldown = d;
         self
@@ -427,6 +602,8 @@ impl BreakerConfig {
 }
 
 /// The state of a mount's circuit.
+///
+/// See [`Remote`] for an example.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Health {
@@ -534,6 +711,20 @@ impl Breaker {
 // Mounts
 
 /// How a mount's resource URIs appear on the local server.
+///
+/// # Examples
+/// ```
+/// use mcp_core::compose::{Mount, UriMapping};
+///
+/// let m = Mount::new("sales").prefix("sales").uris(UriMapping::SchemePrefix);
+/// assert_eq!(m.local_uri("postgres://tables"), "sales+postgres://tables");
+/// assert_eq!(m.remote_uri("sales+postgres://tables"), Some("postgres://tables"));
+/// assert_eq!(m.remote_uri("other://x"), None);
+///
+/// let m = Mount::new("sales").prefix("sales").uris(UriMapping::Verbatim);
+/// assert_eq!(m.local_uri("postgres://tables"), "postgres://tables");
+/// assert_eq!(m.local_name("query"), "sales.query");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum UriMapping {
@@ -566,6 +757,8 @@ pub struct Mount {
 
 impl Mount {
     /// A mount called `name` (for logs, errors and health), with no prefix.
+    ///
+    /// See [`Mount`] for an example.
     pub fn new(name: impl Into<String>) -> Self {
         Mount {
             name: name.into(),
@@ -579,12 +772,16 @@ impl Mount {
     }
 
     /// Tool and prompt names become `prefix.name` (no prefix: names as listed).
+    ///
+    /// See [`Mount`] for an example.
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = prefix.into();
         self
     }
 
     /// How resource URIs are mapped.
+    ///
+    /// See [`UriMapping`] for an example.
     pub fn uris(mut self, mapping: UriMapping) -> Self {
         self.uris = mapping;
         self
@@ -592,18 +789,35 @@ impl Mount {
 
     /// Scopes every mounted tool requires (enforced by the runtime, see
     /// [`ToolDef::scopes`]).
+    ///
+    /// See [`Mount`] for an example.
     pub fn scopes<I: IntoIterator<Item = impl Into<String>>>(mut self, scopes: I) -> Self {
         self.scopes = scopes.into_iter().map(Into::into).collect();
         self
     }
 
     /// The circuit breaker's settings.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use mcp_core::compose::{BreakerConfig, Mount};
+    /// use mcp_core::protocol::LoggingLevel;
+    ///
+    /// let m = Mount::new("search")
+    ///     .breaker(BreakerConfig::default().failure_threshold(5).cooldown(Duration::from_secs(10)))
+    ///     .timeout(Duration::from_secs(30))
+    ///     .log_level(LoggingLevel::Info);
+    /// # let _ = m;
+    /// ```
     pub fn breaker(mut self, config: BreakerConfig) -> Self {
         self.breaker = config;
         self
     }
 
     /// An overall limit per forwarded request (besides the client's own idle timeout).
+    ///
+    /// See [`Mount::breaker`] for an example.
     pub fn timeout(mut self, t: Duration) -> Self {
         self.timeout = Some(t);
         self
@@ -611,22 +825,30 @@ impl Mount {
 
     /// The log level asked of 2026-07-28 remotes (the caller's own filter still applies;
     /// default `debug`).
+    ///
+    /// See [`Mount::breaker`] for an example.
     pub fn log_level(mut self, level: LoggingLevel) -> Self {
         self.log_level = level;
         self
     }
 
     /// The mount's name.
+    ///
+    /// See [`Mount`] for an example.
     pub fn name(&self) -> &str {
         &self.name
     }
 
     /// The local name of a remote tool or prompt.
+    ///
+    /// See [`UriMapping`] for an example.
     pub fn local_name(&self, remote: &str) -> String {
         prefixed(&self.prefix, remote)
     }
 
     /// The local URI of a remote resource (or template).
+    ///
+    /// See [`UriMapping`] for an example.
     pub fn local_uri(&self, remote: &str) -> String {
         match self.uris {
             UriMapping::Verbatim => remote.to_owned(),
@@ -636,6 +858,8 @@ impl Mount {
     }
 
     /// The remote URI of a local one, if it belongs to this mount's mapping.
+    ///
+    /// See [`UriMapping`] for an example.
     pub fn remote_uri<'a>(&self, local: &'a str) -> Option<&'a str> {
         match self.uris {
             UriMapping::SchemePrefix if !self.prefix.is_empty() => local
@@ -649,6 +873,8 @@ impl Mount {
     /// [`Mounted::refresh`] ran, or the background task did) and keeps it current: changes
     /// the remote announces are fetched and announced to the server's clients. Must be called
     /// inside a Tokio runtime.
+    ///
+    /// See [`Remote`] for an example.
     pub fn attach(self, remote: Arc<dyn Remote>, handle: &ServerHandle) -> Mounted {
         let state = Arc::new(MountState {
             breaker: Breaker {
@@ -697,6 +923,8 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// A remote mounted on a server. Dropping it stops the background task; the registered items
 /// stay until [`Mounted::unmount`].
+///
+/// See [`Remote`] for an example.
 pub struct Mounted {
     state: Arc<MountState>,
     task: tokio::task::AbortHandle,
@@ -720,37 +948,85 @@ impl Drop for Mounted {
 impl Mounted {
     /// Fetches the remote's catalogue and registers it, replacing what this mount registered
     /// before (the server announces what changed).
+    ///
+    /// See [`Remote`] for an example.
     pub async fn refresh(&self) -> Result<(), RemoteError> {
         self.state.refresh(&[]).await
     }
 
     /// The circuit's state.
+    ///
+    /// See [`Remote`] for an example.
     pub fn health(&self) -> Health {
         self.state.breaker.health()
     }
 
     /// Whether the catalogue was fetched at least once.
+    ///
+    /// See [`Remote`] for an example.
     pub fn is_loaded(&self) -> bool {
         lock(&self.state.owned).loaded
     }
 
     /// The mount's settings.
+    ///
+    /// See [`Remote`] for an example.
     pub fn mount(&self) -> &Mount {
         &self.state.mount
     }
 
     /// The local names of the tools this mount registered.
+    ///
+    /// See [`Remote`] for an example.
     pub fn tool_names(&self) -> Vec<String> {
         lock(&self.state.owned).tools.clone()
     }
 
     /// Whether a local tool name belongs to this mount.
+    ///
+    /// See [`Remote`] for an example.
     pub fn owns_tool(&self, name: &str) -> bool {
         lock(&self.state.owned).tools.iter().any(|t| t == name)
     }
 
     /// Whether a local resource URI belongs to this mount (a listed resource or a template
     /// match).
+    ///
+    /// # Examples
+    /// ```
+    /// use std::sync::Arc;
+    /// use mcp_core::compose::{BoxFuture, Catalog, Mount, Relay, Remote, RemoteChange, RemoteError, UriMapping};
+    /// use mcp_core::protocol::{JsonObject, Resource};
+    /// use mcp_core::{Router, Server};
+    /// use serde_json::Value;
+    ///
+    /// struct Files;
+    /// impl Remote for Files {
+    ///     fn catalog(&self) -> BoxFuture<'_, Result<Catalog, RemoteError>> {
+    ///         Box::pin(async {
+    ///             let mut c = Catalog::default();
+    ///             c.resources.push(Resource::new("file:///notes.txt", "notes"));
+    ///             Ok(c)
+    ///         })
+    ///     }
+    ///     fn forward(&self, _: &str, _: JsonObject, _: Relay) -> BoxFuture<'_, Result<Value, RemoteError>> {
+    ///         Box::pin(async { Err(RemoteError::Failed("read-only example".into())) })
+    ///     }
+    ///     fn watch(&self) -> tokio::sync::mpsc::Receiver<RemoteChange> { tokio::sync::mpsc::channel(1).1 }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), RemoteError> {
+    /// let server = Server::new(Router::new());
+    /// let mount = Mount::new("docs").prefix("docs").uris(UriMapping::SchemePrefix);
+    /// let mounted = mount.attach(Arc::new(Files), &server.handle());
+    /// mounted.refresh().await?;
+    /// assert!(mounted.owns_uri("docs+file:///notes.txt"));
+    /// assert!(!mounted.owns_uri("file:///notes.txt"));
+    /// // What a local `resources/subscribe` should trigger:
+    /// mounted.subscribe("docs+file:///notes.txt").await?;
+    /// # Ok(()) }
+    /// ```
     pub fn owns_uri(&self, uri: &str) -> bool {
         self.state.owns_uri(uri)
     }
@@ -758,6 +1034,8 @@ impl Mounted {
     /// Asks the remote for updates of a local resource URI (what a `resources/subscribe` to
     /// the local server should trigger); `ResourceUpdated` announcements are passed on to the
     /// server's subscribers.
+    ///
+    /// See [`Mounted::owns_uri`] for an example.
     pub async fn subscribe(&self, uri: &str) -> Result<(), RemoteError> {
         let Some(remote) = self.state.mount.remote_uri(uri) else {
             return Ok(());
@@ -769,6 +1047,8 @@ impl Mounted {
     }
 
     /// Removes everything this mount registered and stops refreshing.
+    ///
+    /// See [`Remote`] for an example.
     pub fn unmount(self) {
         self.task.abort();
         let before = std::mem::take(&mut *lock(&self.state.owned));

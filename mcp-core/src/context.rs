@@ -49,6 +49,8 @@ use crate::protocol::{
 use crate::server::ServerHandle;
 
 /// What kind of message an [`Outgoing`] carries.
+///
+/// See [`Outgoing`] for an example.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutgoingKind {
     /// The response to the request being served (always the last message for that request).
@@ -75,6 +77,17 @@ pub struct Outgoing {
 }
 
 /// Where a request's notifications, server→client requests and response go.
+///
+/// # Examples
+/// ```
+/// use mcp_core::context::{Outgoing, OutgoingKind, Sink};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let (sink, mut rx): (Sink, _) = tokio::sync::mpsc::channel(16);
+/// sink.send(Outgoing { kind: OutgoingKind::Notification, json: "{}".into() }).await.unwrap();
+/// assert_eq!(rx.recv().await.unwrap().kind, OutgoingKind::Notification);
+/// # }
+/// ```
 pub type Sink = mpsc::Sender<Outgoing>;
 
 /// Why asking the client failed.
@@ -335,6 +348,28 @@ pub(crate) struct ContextInner {
 /// The request context, an extractor: add `ctx: Context` to a handler's arguments.
 ///
 /// Cheap to clone; clones share the request.
+///
+/// # Examples
+/// ```
+/// use mcp_core::{Context, Router, ToolDef};
+///
+/// async fn whoami(ctx: Context) -> String {
+///     let client = ctx.client_info().map(|i| i.name.as_str()).unwrap_or("an unnamed client");
+///     let caller = ctx.identity().map(|i| i.subject.as_str()).unwrap_or("anonymous");
+///     let sampling = ctx.client_capabilities().sampling.is_some();
+///     format!(
+///         "request {} from {client} as {caller} in {:?} (sampling: {sampling}, log level {:?}, task {:?}, {} tools)",
+///         ctx.request_id(),
+///         ctx.era(),
+///         ctx.log_level(),
+///         ctx.task_id(),
+///         ctx.server().tool_names().len(),
+///     )
+/// }
+///
+/// let router: Router = Router::new().tool(ToolDef::new("whoami", whoami).description("Describes the caller"));
+/// # let _ = router;
+/// ```
 #[derive(Debug, Clone)]
 pub struct Context {
     pub(crate) inner: Arc<ContextInner>,
@@ -342,42 +377,89 @@ pub struct Context {
 
 impl Context {
     /// The id of the request being served.
+    ///
+    /// See [`Context`] for an example.
     pub fn request_id(&self) -> &RequestId {
         &self.inner.request_id
     }
 
     /// The protocol era (and version) of this request.
+    ///
+    /// See [`Context`] for an example.
     pub fn era(&self) -> Era {
         self.inner.era
     }
 
     /// What the client can do: from `initialize` (handshake era) or this request's envelope.
+    ///
+    /// See [`Context`] for an example.
     pub fn client_capabilities(&self) -> &ClientCapabilities {
         &self.inner.capabilities
     }
 
     /// Who the client says it is, if it said.
+    ///
+    /// See [`Context`] for an example.
     pub fn client_info(&self) -> Option<&Implementation> {
         self.inner.client_info.as_deref()
     }
 
     /// A handle on the running server: add or remove tools, prompts and resources.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::{Context, Router, ToolDef};
+    ///
+    /// async fn beta() -> &'static str { "new feature" }
+    /// async fn enable_beta(ctx: Context) -> &'static str {
+    ///     // Clients are told with `notifications/tools/list_changed`.
+    ///     ctx.server().add_tool(ToolDef::new("beta", beta).description("A beta feature"));
+    ///     "enabled"
+    /// }
+    /// # let _: Router = Router::new().tool(ToolDef::new("enable_beta", enable_beta));
+    /// ```
     pub fn server(&self) -> &ServerHandle {
         &self.inner.server
     }
 
     /// Whether the client cancelled this request. The handler's future is dropped on
     /// cancellation anyway; this is for work the handler spawned.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::{Context, Router, ToolDef};
+    ///
+    /// async fn crunch(ctx: Context) -> String {
+    ///     let token = ctx.cancellation_token();
+    ///     let work = tokio::spawn(async move {
+    ///         let mut done = 0u64;
+    ///         while !token.is_cancelled() && done < 1_000 {
+    ///             done += 1;
+    ///             tokio::task::yield_now().await;
+    ///         }
+    ///         done
+    ///     });
+    ///     tokio::select! {
+    ///         _ = ctx.cancelled() => "cancelled".into(),
+    ///         n = work => format!("{} steps (cancelled: {})", n.unwrap_or(0), ctx.is_cancelled()),
+    ///     }
+    /// }
+    /// # let _: Router = Router::new().tool(ToolDef::new("crunch", crunch));
+    /// ```
     pub fn is_cancelled(&self) -> bool {
         self.inner.cancel.is_cancelled()
     }
 
     /// Completes when the request is cancelled.
+    ///
+    /// See [`Context::is_cancelled`] for an example.
     pub async fn cancelled(&self) {
         self.inner.cancel.cancelled().await
     }
 
     /// A token cancelled with the request, to hand to spawned work.
+    ///
+    /// See [`Context::is_cancelled`] for an example.
     pub fn cancellation_token(&self) -> CancellationToken {
         self.inner.cancel.clone()
     }
@@ -385,6 +467,19 @@ impl Context {
     /// Reports progress, if the client asked for it (a `progressToken` in the request).
     ///
     /// Values must increase; one that does not is dropped, as the protocol requires.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::{Context, Router, ToolDef};
+    ///
+    /// async fn index(ctx: Context) -> &'static str {
+    ///     for done in 1..=3 {
+    ///         ctx.progress(done as f64, Some(3.0), Some("indexing")).await;
+    ///     }
+    ///     "indexed"
+    /// }
+    /// # let _: Router = Router::new().tool(ToolDef::new("index", index));
+    /// ```
     pub async fn progress(&self, progress: f64, total: Option<f64>, message: Option<&str>) {
         let Some(token) = &self.inner.progress_token else {
             return;
@@ -411,6 +506,19 @@ impl Context {
 
     /// Sends a log message to the client, if its level passes the client's filter
     /// (`logging/setLevel` in the handshake era, the request's `logLevel` in 2026-07-28).
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::protocol::LoggingLevel;
+    /// use mcp_core::{Context, Router, ToolDef};
+    ///
+    /// async fn deploy(ctx: Context) -> &'static str {
+    ///     ctx.log_info("deploying").await;
+    ///     ctx.log(LoggingLevel::Warning, Some("deploy"), serde_json::json!({"slow": true})).await;
+    ///     "deployed"
+    /// }
+    /// # let _: Router = Router::new().tool(ToolDef::new("deploy", deploy));
+    /// ```
     pub async fn log(&self, level: LoggingLevel, logger: Option<&str>, data: impl Serialize) {
         let allowed = match &self.inner.channel {
             Channel::Handshake { log, .. } => log.allows(level),
@@ -427,6 +535,8 @@ impl Context {
     }
 
     /// Logs at `info`.
+    ///
+    /// See [`Context::log`] for an example.
     pub async fn log_info(&self, message: impl Into<String>) {
         self.log(LoggingLevel::Info, None, message.into()).await
     }
@@ -445,6 +555,22 @@ impl Context {
 
     /// Asks the user for input (form or URL mode). `key` names the question; it must stay the
     /// same when the handler runs again (see the module docs).
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::protocol::{ElicitAction, ElicitRequest};
+    /// use mcp_core::{Context, Router, ToolDef, ToolError};
+    /// use serde_json::json;
+    ///
+    /// async fn delete_all(ctx: Context) -> Result<String, ToolError> {
+    ///     let schema = json!({"type": "object", "properties": {"confirm": {"type": "boolean"}}});
+    ///     let answer = ctx.elicit("confirm", ElicitRequest::form("Delete everything?", schema)).await?;
+    ///     let confirmed = answer.action == ElicitAction::Accept
+    ///         && answer.content.and_then(|c| c.get("confirm").and_then(|v| v.as_bool())) == Some(true);
+    ///     Ok(if confirmed { "deleted".into() } else { "kept".into() })
+    /// }
+    /// # let _: Router = Router::new().tool(ToolDef::new("delete_all", delete_all));
+    /// ```
     pub async fn elicit(
         &self,
         key: &str,
@@ -493,6 +619,19 @@ impl Context {
     }
 
     /// Asks the client's model for a completion.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::protocol::{CreateMessageParams, SamplingMessage};
+    /// use mcp_core::{Context, Router, ToolDef, ToolError};
+    ///
+    /// async fn summarize(ctx: Context) -> Result<String, ToolError> {
+    ///     let params = CreateMessageParams::new(vec![SamplingMessage::user("Summarize: …")], 200);
+    ///     let reply = ctx.sample("summary", params).await?;
+    ///     Ok(reply.text().unwrap_or_default().to_owned())
+    /// }
+    /// # let _: Router = Router::new().tool(ToolDef::new("summarize", summarize));
+    /// ```
     pub async fn sample(
         &self,
         key: &str,
@@ -525,6 +664,17 @@ impl Context {
     }
 
     /// Asks the client for its roots.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::{Context, Router, ToolDef, ToolError};
+    ///
+    /// async fn roots(ctx: Context) -> Result<String, ToolError> {
+    ///     let roots = ctx.list_roots("roots").await?;
+    ///     Ok(roots.roots.iter().map(|r| r.uri.as_str()).collect::<Vec<_>>().join("\n"))
+    /// }
+    /// # let _: Router = Router::new().tool(ToolDef::new("roots", roots));
+    /// ```
     pub async fn list_roots(&self, key: &str) -> Result<ListRootsResult, ContextError> {
         let supported = self.inner.capabilities.roots.is_some();
         self.ask(
@@ -648,6 +798,24 @@ impl Context {
     /// Tools registered with [`ToolDef::defer_task`](crate::ToolDef::defer_task) call this once
     /// they have gathered their input; otherwise a task-capable call becomes a task before the
     /// handler starts and this returns at once. Outside tasks it does nothing.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::protocol::{ElicitRequest, TaskSupport};
+    /// use mcp_core::{Context, Router, ToolDef, ToolError};
+    /// use serde_json::json;
+    ///
+    /// async fn migrate(ctx: Context) -> Result<String, ToolError> {
+    ///     let schema = json!({"type": "object", "properties": {"table": {"type": "string"}}});
+    ///     let answer = ctx.elicit("table", ElicitRequest::form("Which table?", schema)).await?;
+    ///     // The question is answered: the long part runs as a task.
+    ///     ctx.escalate_to_task().await;
+    ///     Ok(format!("migrated {:?} as task {:?}", answer.content, ctx.task_id()))
+    /// }
+    /// # let _: Router = Router::new().tool(
+    /// #     ToolDef::new("migrate", migrate).task_support(TaskSupport::Optional).defer_task(true),
+    /// # );
+    /// ```
     pub async fn escalate_to_task(&self) {
         if !self.inner.task_capable || self.inner.task.get().is_some() {
             return;
@@ -674,6 +842,8 @@ impl Context {
     /// The least severe log level the client wants for this request: its `logLevel` in
     /// 2026-07-28 (`None` means no logs), the session's `logging/setLevel` in the handshake era
     /// (`Some(Debug)` until the client sets one).
+    ///
+    /// See [`Context`] for an example.
     pub fn log_level(&self) -> Option<LoggingLevel> {
         match &self.inner.channel {
             Channel::Handshake { log, .. } => Some(log.level()),
@@ -682,11 +852,15 @@ impl Context {
     }
 
     /// The authenticated caller, if any.
+    ///
+    /// See [`Context`] for an example.
     pub fn identity(&self) -> Option<&crate::identity::Identity> {
         self.inner.identity.as_deref()
     }
 
     /// The id of the task this call runs as, if it does.
+    ///
+    /// See [`Context`] for an example.
     pub fn task_id(&self) -> Option<&str> {
         self.inner.task.get().map(|l| l.id.as_str())
     }
