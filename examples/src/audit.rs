@@ -1,4 +1,5 @@
-//! Checks the hash chain of an audit log written by `mcp_core::layers::AuditLayer`.
+//! `audit-verify`: checks the hash chain of an audit log written by
+//! `mcp_core::layers::AuditLayer`.
 //!
 //! Run with `cargo run -p mcp-examples --bin audit-verify -- audit.jsonl`.
 //!
@@ -14,10 +15,32 @@
 //! Exit status: 0 when the chain is intact (it prints the record count and head hash), 1 at
 //! the first broken record (it prints its line and what is wrong), 2 for bad usage or an
 //! unreadable file.
+//!
+//! ```
+//! use mcp_core::layers::audit::MemorySink;
+//! use mcp_examples::audit::{run, INTACT};
+//!
+//! // An empty chain is intact.
+//! let file = std::env::temp_dir().join(format!("audit-verify-doc-{}.jsonl", std::process::id()));
+//! std::fs::write(&file, MemorySink::new().text())?;
+//! let (mut out, mut err) = (Vec::new(), Vec::new());
+//! let status = run([file.display().to_string()], &mut out, &mut err);
+//! assert_eq!(status, INTACT);
+//! assert!(String::from_utf8_lossy(&out).starts_with("ok: "));
+//! # std::fs::remove_file(file)?;
+//! # Ok::<(), std::io::Error>(())
+//! ```
 
-use std::process::ExitCode;
+use std::io::Write;
 
 use mcp_core::layers::audit::{verify_file, Break, ChainHead, VerifyOptions};
+
+/// Exit status: the chain is intact.
+pub const INTACT: u8 = 0;
+/// Exit status: a record is broken (or the head is not the expected one).
+pub const BROKEN: u8 = 1;
+/// Exit status: bad usage, or the file cannot be read.
+pub const UNUSABLE: u8 = 2;
 
 const USAGE: &str = "usage: audit-verify [--expect-records N --expect-hash HEX] [--after-records N --after-hash HEX] FILE";
 
@@ -69,15 +92,19 @@ fn head(
     }
 }
 
-fn main() -> ExitCode {
-    let cli = match parse(std::env::args().skip(1)) {
+/// The whole of `audit-verify`: parses `args` (without the program name), checks the file,
+/// reports on `out` (the verdict) and `err` (usage and I/O problems), and returns the exit
+/// status: [`INTACT`], [`BROKEN`] or [`UNUSABLE`].
+pub fn run(args: impl IntoIterator<Item = String>, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    // The verdict is all this program is for; a closed stdout or stderr changes nothing in it.
+    let cli = match parse(args.into_iter()) {
         Ok(cli) => cli,
         Err(e) => {
             if !e.is_empty() {
-                eprintln!("audit-verify: {e}");
+                let _ = writeln!(err, "audit-verify: {e}");
             }
-            eprintln!("{USAGE}");
-            return ExitCode::from(2);
+            let _ = writeln!(err, "{USAGE}");
+            return UNUSABLE;
         }
     };
     let options = (|| {
@@ -92,23 +119,23 @@ fn main() -> ExitCode {
     })();
     let (Some(file), Ok(options)) = (cli.file.as_deref(), options.as_ref()) else {
         if let Err(e) = options {
-            eprintln!("audit-verify: {e}");
+            let _ = writeln!(err, "audit-verify: {e}");
         }
-        eprintln!("{USAGE}");
-        return ExitCode::from(2);
+        let _ = writeln!(err, "{USAGE}");
+        return UNUSABLE;
     };
     match verify_file(file, options) {
         Ok(head) => {
-            println!("ok: {file}: {head}");
-            ExitCode::SUCCESS
+            let _ = writeln!(out, "ok: {file}: {head}");
+            INTACT
         }
         Err(e) if matches!(e.reason, Break::Io(_)) => {
-            eprintln!("audit-verify: {file}: {e}");
-            ExitCode::from(2)
+            let _ = writeln!(err, "audit-verify: {file}: {e}");
+            UNUSABLE
         }
         Err(e) => {
-            println!("broken: {file}: {e}");
-            ExitCode::from(1)
+            let _ = writeln!(out, "broken: {file}: {e}");
+            BROKEN
         }
     }
 }

@@ -1,4 +1,4 @@
-//! The MCP endpoint mounted inside an axum app, next to ordinary routes.
+//! `axum-mount`: the MCP endpoint mounted inside an axum app, next to ordinary routes.
 //!
 //! Run with `cargo run -p mcp-examples --bin axum-mount -- --http 127.0.0.1:3000`, then point
 //! an MCP client at `http://127.0.0.1:3000/mcp`; `GET /health` answers `ok`. ctrl-c or SIGTERM
@@ -10,7 +10,7 @@
 //! request headers, TCP_NODELAY — is up to the server you mount it in; this example sets
 //! TCP_NODELAY through axum.
 
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 
 use axum::routing::get;
 use axum::serve::ListenerExt;
@@ -31,7 +31,8 @@ async fn add(Args(Add { a, b }): Args<Add>) -> Result<String, ToolError> {
         .ok_or_else(|| ToolError::new("the sum overflows a 64-bit integer"))
 }
 
-fn mcp_router() -> Router {
+/// The MCP side of the app: one `add` tool.
+pub fn mcp_router() -> Router {
     Router::new()
         .tool(
             ToolDef::new("add", add)
@@ -42,19 +43,29 @@ fn mcp_router() -> Router {
 }
 
 /// The whole app: MCP at `/mcp`, plus the routes the app had anyway.
-fn app(mcp: McpService) -> axum::Router {
+///
+/// ```
+/// use mcp_examples::axum_mount::{app, mcp_router};
+/// use mcp_transport::http::{HttpConfig, McpService};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let mcp = McpService::new(mcp_core::Server::new(mcp_router()), HttpConfig::default());
+/// let app: axum::Router = app(mcp);
+/// # let _ = app;
+/// # }
+/// ```
+pub fn app(mcp: McpService) -> axum::Router {
     axum::Router::new()
         .route("/health", get(|| async { "ok" }))
         .route_service("/mcp", mcp)
 }
 
-#[tokio::main]
-async fn main() -> std::io::Result<()> {
-    mcp_examples::init_tracing();
-    let addr: SocketAddr = match mcp_examples::Cli::parse()? {
-        mcp_examples::Cli::Http(addr) => addr,
-        mcp_examples::Cli::Stdio => ([127, 0, 0, 1], 3000).into(),
-    };
+/// Where the app listens when no `--http ADDR` is given.
+pub const DEFAULT_ADDR: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 3000));
+
+/// Serves [`app`] on `addr` until ctrl-c or SIGTERM, then shuts down gracefully.
+pub async fn serve(addr: SocketAddr) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
     // Bound to loopback, the default Host/Origin allowlist (loopback names) is right.

@@ -1,4 +1,26 @@
-//! Shared plumbing of the example servers: the command line and logging setup.
+//! The example servers of the SDK, as a library: each binary in `src/bin/` is a thin `main`
+//! over one module here, so the tests drive the very same servers in process with
+//! `mcp-testing` (`examples/tests/*_inprocess.rs`) as well as over stdio and HTTP.
+//!
+//! | Module | Binary | What it shows |
+//! |---|---|---|
+//! | (`src/bin/hello.rs` itself) | `hello` | the README's quick start: two tools with the macros |
+//! | [`conformance`] | `conformance-server` | every fixture of the official conformance suite |
+//! | [`postgres`] | `postgres-server` | a real server: PostgreSQL with least privilege, confirmed writes |
+//! | [`axum_mount`] | `axum-mount` | the MCP endpoint mounted in an axum app |
+//! | [`oauth`] | `oauth-server` | an OAuth 2.1 resource server with scoped tools |
+//! | [`gateway`] | `gateway` | several servers behind one, with policies per role |
+//! | [`audit`] | `audit-verify` | checking the hash chain of an audit log |
+//!
+//! Shared by all of them: the command line ([`Cli`]), logging ([`init_tracing`]) and serving
+//! ([`run`], [`serve`], [`serve_http`]).
+
+pub mod audit;
+pub mod axum_mount;
+pub mod conformance;
+pub mod gateway;
+pub mod oauth;
+pub mod postgres;
 
 use std::io;
 use std::net::SocketAddr;
@@ -187,12 +209,15 @@ pub async fn serve_http(router: mcp_core::Router, addr: SocketAddr) -> io::Resul
 pub fn run(router: mcp_core::Router) -> io::Result<()> {
     init_tracing();
     let cli = Cli::parse()?;
-    tokio::runtime::Runtime::new()?.block_on(async move {
-        match cli {
-            Cli::Stdio => mcp_transport::stdio::serve(router).await,
-            Cli::Http(addr) => serve_http(router, addr).await,
-        }
-    })
+    tokio::runtime::Runtime::new()?.block_on(serve(router, cli))
+}
+
+/// Serves `router` as `cli` says: on stdin/stdout, or Streamable HTTP with [`serve_http`].
+pub async fn serve(router: mcp_core::Router, cli: Cli) -> io::Result<()> {
+    match cli {
+        Cli::Stdio => mcp_transport::stdio::serve(router).await,
+        Cli::Http(addr) => serve_http(router, addr).await,
+    }
 }
 
 /// The book's code blocks (docs/*.md) and the README, compiled and run as doctests.

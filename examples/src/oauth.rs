@@ -1,4 +1,4 @@
-//! An MCP server that is an OAuth 2.1 resource server.
+//! `oauth-server`: an MCP server that is an OAuth 2.1 resource server.
 //!
 //! Run with `cargo run -p mcp-examples --bin oauth-server -- --dev-issuer`: a throwaway local
 //! issuer starts next to the server (a fresh P-256 key, its JWKS on loopback, a toy token
@@ -22,7 +22,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::routing::{get, post};
 use mcp_core::identity::Identity;
-use mcp_core::{tool, Json, Server};
+use mcp_core::{tool, Json, Router, Server};
 use mcp_transport::auth::{AuthConfig, BearerAuthLayer, Layer as _, WELL_KNOWN};
 use mcp_transport::http::{shutdown_signal, Allowlist, HttpConfig, McpService};
 use serde_json::{json, Value};
@@ -36,7 +36,7 @@ const USAGE: &str = "usage: oauth-server [--addr ADDR] (--dev-issuer | --issuer 
   --resource URL   this server's canonical URI (default http://ADDR/mcp)";
 
 /// The scope `secret` needs.
-const SECRET_SCOPE: &str = "secrets.read";
+pub const SECRET_SCOPE: &str = "secrets.read";
 
 /// Who the caller is, as this server sees it.
 #[derive(serde::Serialize, schemars::JsonSchema)]
@@ -65,15 +65,39 @@ async fn secret(#[extract] who: Identity) -> String {
     format!("The secret is 42 (read by {}).", who.subject)
 }
 
-struct Options {
-    addr: SocketAddr,
-    dev_issuer: bool,
-    issuer: Option<String>,
-    jwks_url: Option<String>,
-    resource: Option<String>,
+/// The tools, as any transport serves them: who is asking, and the scoped secret.
+///
+/// ```
+/// let router = mcp_examples::oauth::router();
+/// assert_eq!(router.tool_names().collect::<Vec<_>>(), ["whoami", "secret"]);
+/// ```
+pub fn router() -> Router {
+    mcp_core::router![whoami, secret].server_info(mcp_core::crate_info!())
 }
 
-fn parse_args() -> io::Result<Options> {
+/// The command line of `oauth-server`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// `--addr`: where to listen.
+    pub addr: SocketAddr,
+    /// `--dev-issuer`: start the development issuer.
+    pub dev_issuer: bool,
+    /// `--issuer`: the accepted issuer.
+    pub issuer: Option<String>,
+    /// `--jwks-url`: the issuer's keys.
+    pub jwks_url: Option<String>,
+    /// `--resource`: this server's canonical URI.
+    pub resource: Option<String>,
+}
+
+impl Options {
+    /// Parses the arguments (without the program name); `--help` prints the usage and exits.
+    pub fn parse(args: impl IntoIterator<Item = String>) -> io::Result<Options> {
+        parse_args(args.into_iter())
+    }
+}
+
+fn parse_args(mut args: impl Iterator<Item = String>) -> io::Result<Options> {
     let mut o = Options {
         addr: ([127, 0, 0, 1], 8080).into(),
         dev_issuer: false,
@@ -81,7 +105,6 @@ fn parse_args() -> io::Result<Options> {
         jwks_url: None,
         resource: None,
     };
-    let mut args = std::env::args().skip(1);
     let bad = |m: String| io::Error::new(io::ErrorKind::InvalidInput, format!("{m}\n\n{USAGE}"));
     while let Some(arg) = args.next() {
         let mut value = |name: &str| {
@@ -114,10 +137,9 @@ fn parse_args() -> io::Result<Options> {
     Ok(o)
 }
 
-#[tokio::main]
-async fn main() -> io::Result<()> {
-    mcp_examples::init_tracing();
-    let opts = parse_args()?;
+/// Serves the tools behind bearer-token authentication at `/mcp`, with the RFC 9728 metadata,
+/// until ctrl-c or SIGTERM; with `--dev-issuer`, starts the development issuer first.
+pub async fn serve(opts: Options) -> io::Result<()> {
     let listener = tokio::net::TcpListener::bind(opts.addr).await?;
     let bound = listener.local_addr()?;
     let resource = opts
@@ -136,8 +158,7 @@ async fn main() -> io::Result<()> {
         )
     };
 
-    let server =
-        Server::new(mcp_core::router![whoami, secret].server_info(mcp_core::crate_info!()));
+    let server = Server::new(router());
     let config = AuthConfig::new(&resource)
         .authorization_server(&issuer)
         .jwks_url(&jwks_url)

@@ -1,36 +1,16 @@
 //! postgres-server in process, through the SDK's test client (`mcp-testing`), in both protocol
 //! eras: every tool, resource, template, completion and prompt, the attacks, and `execute`
-//! confirmed, declined and replayed. The server's modules are compiled into this test; the
-//! database is the throwaway cluster of `.ci/postgres` (or `DATABASE_URL`).
-#![allow(dead_code, unreachable_pub)]
+//! confirmed, declined and replayed. The server is `mcp_examples::postgres`, the library the
+//! binary runs; the database is the throwaway cluster of `.ci/postgres` (or `DATABASE_URL`).
 
-#[path = "../src/bin/postgres-server/app.rs"]
-mod app;
-#[path = "../src/bin/postgres-server/catalog.rs"]
-mod catalog;
-#[path = "../src/bin/postgres-server/config.rs"]
-mod config;
-#[path = "../src/bin/postgres-server/db.rs"]
-mod db;
-#[path = "../src/bin/postgres-server/privilege.rs"]
-mod privilege;
-#[path = "../src/bin/postgres-server/prompts.rs"]
-mod prompts;
-#[path = "../src/bin/postgres-server/query.rs"]
-mod query;
-#[path = "../src/bin/postgres-server/server.rs"]
-mod server;
 #[path = "postgres/support.rs"]
 mod support;
-#[path = "../src/bin/postgres-server/values.rs"]
-mod values;
-#[path = "../src/bin/postgres-server/write.rs"]
-mod write;
 
 use std::time::Duration;
 
 use mcp_core::protocol::{CompletionReference, ElicitResult};
 use mcp_core::Router;
+use mcp_examples::postgres::{self, Config};
 use mcp_testing::{reply, CallToolResultExt, Era, TestClient, ERAS};
 use serde_json::{json, Value};
 
@@ -40,12 +20,10 @@ const TEST_TIMEOUT: Duration = Duration::from_secs(120);
 async fn router(args: &[&str]) -> Router {
     let url = support::database_url().to_owned();
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    let config = config::Config::parse(args, move |k| (k == "DATABASE_URL").then(|| url.clone()))
+    let config = Config::parse(args, move |k| (k == "DATABASE_URL").then(|| url.clone()))
         .expect("valid configuration");
-    let db = privilege::connect(&config)
-        .await
-        .expect("the server starts");
-    server::router(app::App::new(db, config))
+    let db = postgres::connect(&config).await.expect("the server starts");
+    postgres::router(db, config)
 }
 
 async fn client(

@@ -1,6 +1,6 @@
 //! Long-running work: tasks, end to end over Streamable HTTP, in both protocol eras.
 //!
-//! The server is the conformance server's own router (`fixtures.rs`, compiled in here) behind
+//! The server is the conformance server's own router (`mcp_examples::conformance`) behind
 //! `McpService` on a loopback port, exactly as `conformance-server --http` serves it, with one
 //! addition for the ownership tests: a test-only layer that takes `Authorization: Bearer <name>`
 //! as the authenticated subject `<name>` (what a real authentication layer puts in the request
@@ -14,9 +14,6 @@
 //!
 //! The HTTP client is a few lines of raw HTTP/1.1 (one connection per request, JSON or SSE
 //! answers), so every byte that matters is visible here.
-
-#[path = "../src/bin/conformance-server/fixtures.rs"]
-mod fixtures;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -90,7 +87,8 @@ impl TestServer {
                 addr_tx
                     .send(listener.local_addr().expect("the bound address"))
                     .expect("the test is waiting");
-                let server = mcp_core::Server::with_config(fixtures::router(), config);
+                let server =
+                    mcp_core::Server::with_config(mcp_examples::conformance::router(), config);
                 let mcp = McpService::new(server, http_config);
                 let app = axum::Router::new()
                     .route_service("/mcp", mcp)

@@ -800,7 +800,7 @@ async fn template_data(Uri(uri): Uri, #[complete(complete_arg)] id: String) -> R
 /// `router![…]` takes every fixture the macros describe completely. The few that need what
 /// `#[tool]` has no key for are added after it with the plain builder on their companion's
 /// `ToolDef`: a hand-written input schema, kept verbatim, and task support.
-pub(crate) fn router() -> Router {
+pub fn router() -> Router {
     mcp_core::router![
         // Tools.
         simple_text,

@@ -18,7 +18,7 @@ usage: gateway --config FILE [--stdio | --http ADDR] [--subject NAME] [--role RO
 
 /// How the gateway was started.
 #[derive(Debug, Clone)]
-pub(crate) struct Cli {
+pub struct Cli {
     pub(crate) config: PathBuf,
     pub(crate) http: Option<SocketAddr>,
     pub(crate) subject: Option<String>,
@@ -30,7 +30,8 @@ fn bad(msg: &str) -> io::Error {
 }
 
 impl Cli {
-    pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> io::Result<Cli> {
+    /// Parses the arguments (without the program name); `--help` prints the usage and exits.
+    pub fn parse(args: impl IntoIterator<Item = String>) -> io::Result<Cli> {
         let mut args = args.into_iter();
         let mut config = None;
         let mut http = None;
@@ -72,7 +73,7 @@ impl Cli {
 /// The whole file.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct Config {
+pub struct Config {
     #[serde(default)]
     pub(crate) gateway: GatewaySection,
     #[serde(default)]
@@ -355,7 +356,7 @@ fn default_roles_claim() -> String {
 
 impl Config {
     /// Reads and checks a configuration file.
-    pub(crate) fn load(path: &Path) -> io::Result<Config> {
+    pub fn load(path: &Path) -> io::Result<Config> {
         let text = std::fs::read_to_string(path).map_err(|e| {
             io::Error::new(e.kind(), format!("cannot read {}: {e}", path.display()))
         })?;
@@ -367,7 +368,14 @@ impl Config {
         })
     }
 
-    pub(crate) fn parse(text: &str) -> Result<Config, String> {
+    /// Parses and checks the text of a configuration file.
+    ///
+    /// ```
+    /// let config = mcp_examples::gateway::Config::parse("[policy.roles.analyst]\nallow = [\"db.*\"]\n");
+    /// assert!(config.is_ok());
+    /// assert!(mcp_examples::gateway::Config::parse("[[backends]]\nname = \"x\"\n").is_err());
+    /// ```
+    pub fn parse(text: &str) -> Result<Config, String> {
         let config: Config = toml::from_str(text).map_err(|e| e.to_string())?;
         if let Some(auth) = &config.auth {
             if auth.authorization_servers.is_empty() && auth.issuer.is_none() {
@@ -403,7 +411,7 @@ mod tests {
 
     #[test]
     fn the_example_config_parses() {
-        let text = include_str!("../../../gateway.toml");
+        let text = include_str!("../../gateway.toml");
         let c = Config::parse(text).expect("examples/gateway.toml is valid");
         assert!(c.backends.len() >= 2);
         assert!(!c.policy.roles.is_empty());

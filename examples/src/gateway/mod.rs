@@ -1,13 +1,32 @@
-//! An MCP gateway: several MCP servers (stdio child processes or Streamable HTTP endpoints)
-//! behind one, with a merged catalogue, per-role tool permissions, argument limits, rate
-//! limits, response redaction, an audit log and a circuit breaker per backend.
+//! `gateway`: several MCP servers (stdio child processes or Streamable HTTP endpoints) behind
+//! one, with a merged catalogue, per-role tool permissions, argument limits, rate limits,
+//! response redaction, an audit log and a circuit breaker per backend.
 //!
 //! Run with `cargo run -p mcp-examples --bin gateway -- --config examples/gateway.toml`
 //! (stdio; `--http 127.0.0.1:8080` serves Streamable HTTP at `/mcp`, behind bearer-token
 //! authentication when the configuration has `[auth]`). The guide is `docs/gateway.md`.
+//!
+//! [`Config`] is the TOML file; [`run`] mounts every backend (`mcp_core::compose`) on a
+//! server wrapped in the [`PolicyLayer`], which is an ordinary `Server::layer` and works over
+//! any router:
+//!
+//! ```
+//! use std::sync::Arc;
+//! use mcp_examples::gateway::{Backends, Cli, Config, Policies, PolicyLayer};
+//!
+//! let config = Config::parse("[policy.roles.analyst]\nallow = [\"db.*\"]\n").map_err(std::io::Error::other)?;
+//! let cli = Cli::parse(["--config".to_owned(), "gateway.toml".to_owned()])?;
+//! let policies = Policies::new(&config, &cli, Backends::default(), false)?;
+//! let server = mcp_core::Server::new(mcp_core::Router::new()).layer(PolicyLayer(Arc::new(policies)));
+//! # let _ = server;
+//! # Ok::<(), std::io::Error>(())
+//! ```
 
 mod config;
 mod policy;
+
+pub use config::{Cli, Config};
+pub use policy::{Backends, Policies, PolicyLayer, PolicyService};
 
 use std::io;
 use std::sync::Arc;
@@ -20,8 +39,7 @@ use mcp_transport::client::{
     ChildProcess, Client, ClientConfig, EraPreference, HttpTransport, Transport,
 };
 
-use crate::config::{Auth, Backend, Cli, Config, EraMode, UriMode};
-use crate::policy::{Backends, Policies, PolicyLayer};
+use self::config::{Auth, Backend, EraMode, UriMode};
 
 fn transport(b: &Backend) -> io::Result<Transport> {
     let bad = |m: String| io::Error::new(io::ErrorKind::InvalidInput, m);
@@ -137,8 +155,10 @@ fn bearer_layer(auth: &Auth, server: &Server) -> io::Result<mcp_transport::auth:
     Ok(layer.scope_policy(server.clone()))
 }
 
-async fn run() -> io::Result<()> {
-    let cli = Cli::parse(std::env::args().skip(1))?;
+/// The whole gateway: loads the configuration, mounts the backends and serves on stdio or, with
+/// `--http`, Streamable HTTP (behind bearer tokens when the configuration has `[auth]`), until
+/// the input ends or ctrl-c/SIGTERM.
+pub async fn run(cli: Cli) -> io::Result<()> {
     let config = Config::load(&cli.config)?;
     let authenticated = config.auth.is_some() && cli.http.is_some();
     if config.auth.is_some() && !authenticated {
@@ -203,13 +223,4 @@ async fn run() -> io::Result<()> {
         .await?;
     mcp.close();
     Ok(())
-}
-
-#[tokio::main]
-async fn main() {
-    mcp_examples::init_tracing();
-    if let Err(e) = run().await {
-        eprintln!("gateway: {e}");
-        std::process::exit(2);
-    }
 }

@@ -22,7 +22,7 @@ use mcp_core::server::{McpRequest, McpResponse};
 use regex::Regex;
 use serde_json::{json, Value};
 
-use crate::config;
+use super::config;
 
 /// JSON-RPC code of a call refused by the rate limit (an application code).
 pub(crate) const RATE_LIMITED: ErrorCode = ErrorCode(-31429);
@@ -123,11 +123,11 @@ impl Limiter {
 /// The mounted backends. The layer is built before the server exists and the mounts are made
 /// from the server, so they are filled in afterwards.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Backends(Arc<OnceLock<Vec<Arc<Mounted>>>>);
+pub struct Backends(Arc<OnceLock<Vec<Arc<Mounted>>>>);
 
 impl Backends {
     /// Fills in the mounts (once).
-    pub(crate) fn set(&self, mounted: Vec<Arc<Mounted>>) {
+    pub fn set(&self, mounted: Vec<Arc<Mounted>>) {
         let _ = self.0.set(mounted);
     }
 
@@ -154,7 +154,7 @@ impl Backends {
 }
 
 /// The policies, compiled.
-pub(crate) struct Policies {
+pub struct Policies {
     identity: Option<Arc<Identity>>,
     roles: HashMap<String, config::RoleRules>,
     roles_claim: String,
@@ -213,7 +213,7 @@ const PII: &[(&str, &str)] = &[
 impl Policies {
     /// Compiles the policies. `authenticated`: every caller is authenticated by the transport
     /// (`--http` with `[auth]`), so no default identity is filled in.
-    pub(crate) fn new(
+    pub fn new(
         config: &config::Config,
         cli: &config::Cli,
         backends: Backends,
@@ -392,9 +392,12 @@ impl Policies {
     }
 }
 
-/// The layer.
+/// The policies as a `Server::layer`.
 #[derive(Debug, Clone)]
-pub(crate) struct PolicyLayer(pub(crate) Arc<Policies>);
+pub struct PolicyLayer(
+    /// The compiled policies, shared by every connection.
+    pub Arc<Policies>,
+);
 
 impl<S> tower::Layer<S> for PolicyLayer {
     type Service = PolicyService<S>;
@@ -408,7 +411,7 @@ impl<S> tower::Layer<S> for PolicyLayer {
 
 /// The service the layer builds.
 #[derive(Debug, Clone)]
-pub(crate) struct PolicyService<S> {
+pub struct PolicyService<S> {
     inner: S,
     policies: Arc<Policies>,
 }

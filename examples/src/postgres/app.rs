@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use mcp_core::{Context, ToolError};
 
-use crate::config::Config;
-use crate::db::{begin_read, tidy, DbPool};
-use crate::privilege::Database;
+use super::config::Config;
+use super::db::{begin_read, tidy, DbPool};
+use super::privilege::Database;
 
 /// Extra time, beyond the statement timeout, before the server gives up on a call itself (and
 /// cancels its statement in PostgreSQL).

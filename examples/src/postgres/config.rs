@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use std::io;
 use std::time::Duration;
 
-use mcp_examples::Cli;
+use crate::Cli;
 
 /// The scope the `execute` tool needs.
 pub(crate) const WRITE_SCOPE: &str = "postgres:write";
@@ -54,7 +54,7 @@ pub(crate) enum PrivilegedPolicy {
 
 /// The server's configuration.
 #[derive(Clone)]
-pub(crate) struct Config {
+pub struct Config {
     /// The URL (or key=value connection string) the operator gave.
     pub(crate) database_url: String,
     /// stdio or HTTP.
@@ -129,12 +129,12 @@ pub(crate) fn is_plain_identifier(name: &str) -> bool {
 
 impl Config {
     /// Reads `std::env::args` and the environment.
-    pub(crate) fn from_env() -> io::Result<Config> {
+    pub fn from_env() -> io::Result<Config> {
         Self::parse(std::env::args().skip(1), env)
     }
 
     /// Parses flags, falling back to `lookup` for environment variables.
-    pub(crate) fn parse(
+    pub fn parse(
         args: impl IntoIterator<Item = String>,
         lookup: impl Fn(&str) -> Option<String>,
     ) -> io::Result<Config> {

@@ -21,8 +21,8 @@ use sha2::Sha256;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, GenericClient, NoTls};
 
-use crate::config::{Config, PrivilegedPolicy};
-use crate::db::{describe_target, DbPool, Purpose};
+use super::config::{Config, PrivilegedPolicy};
+use super::db::{describe_target, DbPool, Purpose};
 
 /// Marks roles this server created and may manage.
 const MARKER: &str = "managed by the MCP postgres-server example: restricted role for its tools";
@@ -141,7 +141,7 @@ pub(crate) async fn inspect(client: &Client) -> Result<RoleReport, tokio_postgre
 
 /// How the tools reach the database, decided at startup.
 #[derive(Debug, Clone)]
-pub(crate) struct Database {
+pub struct Database {
     /// For reads.
     pub(crate) reader: DbPool,
     /// For `execute`; `None` when writes are disabled.
@@ -378,7 +378,7 @@ fn refusal(report: &RoleReport, target: &str, why_not_restricted: &str) -> Strin
 }
 
 /// Connects, inspects the role, provisions restricted roles when needed, and builds the pools.
-pub(crate) async fn connect(config: &Config) -> Result<Database, String> {
+pub async fn connect(config: &Config) -> Result<Database, String> {
     let mut admin_cfg: tokio_postgres::Config = config.database_url.parse().map_err(|e| {
         format!("the database URL is not valid: {e} (expected postgres://user:password@host:5432/dbname)")
     })?;

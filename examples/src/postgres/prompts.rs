@@ -6,8 +6,8 @@ use mcp_core::{Args, State};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::app::App;
-use crate::catalog::{describe, table_schema_uri, Described};
+use super::app::App;
+use super::catalog::{describe, table_schema_uri, Described};
 
 /// Arguments of `explore_table`.
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -19,9 +19,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::app::{timed_out, App, GRACE};
-use crate::db::{begin_read, tidy, Conn, DbPool};
-use crate::values::{to_json, Caveat, RawValue, TextParam};
+use super::app::{timed_out, App, GRACE};
+use super::db::{begin_read, tidy, Conn, DbPool};
+use super::values::{to_json, Caveat, RawValue, TextParam};
 
 /// Rows per page unless the caller asks otherwise.
 const DEFAULT_PAGE: usize = 100;
@@ -249,7 +249,7 @@ async fn run_page(
             Some(Caveat::Truncated) => Some(format!(
                 "column {:?}: long values were cut to {} KiB",
                 col.name,
-                crate::values::MAX_VALUE_BYTES / 1024
+                super::values::MAX_VALUE_BYTES / 1024
             )),
             None => None,
         })

@@ -4,10 +4,10 @@ use std::time::Duration;
 
 use mcp_core::{CompletionDef, PromptDef, ResourceDef, Router, TemplateDef, ToolDef};
 
-use crate::app::App;
-use crate::catalog::{TABLES_URI, TABLE_SCHEMA_TEMPLATE};
-use crate::config::WRITE_SCOPE;
-use crate::{catalog, prompts, query, write};
+use super::app::App;
+use super::catalog::{TABLES_URI, TABLE_SCHEMA_TEMPLATE};
+use super::config::WRITE_SCOPE;
+use super::{catalog, prompts, query, write};
 
 fn instructions(app: &App) -> String {
     let roles = match &app.db.restricted_from {
@@ -54,8 +54,8 @@ fn execute_tool(app: &App) -> ToolDef<App> {
         .open_world(false)
         .timeout(Duration::from_secs(600));
     match app.config.transport {
-        mcp_examples::Cli::Http(_) => tool.scopes([WRITE_SCOPE]),
-        mcp_examples::Cli::Stdio => tool,
+        crate::Cli::Http(_) => tool.scopes([WRITE_SCOPE]),
+        crate::Cli::Stdio => tool,
     }
 }
 

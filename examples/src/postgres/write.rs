@@ -24,10 +24,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::app::{read_with, timed_out, App, GRACE};
-use crate::config::WRITE_SCOPE;
-use crate::db::{begin_write, tidy, Conn, DbPool};
-use crate::values::TextParam;
+use super::app::{read_with, timed_out, App, GRACE};
+use super::config::WRITE_SCOPE;
+use super::db::{begin_write, tidy, Conn, DbPool};
+use super::values::TextParam;
 
 /// Arguments of `execute`.
 #[derive(Debug, Deserialize, JsonSchema)]
