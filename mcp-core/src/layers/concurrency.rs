@@ -69,6 +69,8 @@ impl std::fmt::Debug for ConcurrencyLimitLayer {
 
 impl ConcurrencyLimitLayer {
     /// At most `max` requests at once (at least 1), no queue, `Retry-After: 1`.
+    ///
+    /// See [`ConcurrencyLimitLayer`] for an example.
     pub fn new(max: usize) -> Self {
         let max = max.clamp(1, Semaphore::MAX_PERMITS);
         ConcurrencyLimitLayer {
@@ -92,21 +94,35 @@ impl ConcurrencyLimitLayer {
     }
 
     /// How many requests may wait for a slot.
+    ///
+    /// See [`ConcurrencyLimitLayer`] for an example.
     pub fn queue(self, queue: usize) -> Self {
         self.edit(|s| s.queue = queue)
     }
 
     /// How long a request may wait in the queue before it is answered as overloaded.
+    ///
+    /// See [`ConcurrencyLimitLayer`] for an example.
     pub fn queue_timeout(self, timeout: Duration) -> Self {
         self.edit(|s| s.queue_timeout = Some(timeout))
     }
 
     /// What `retryAfterSeconds` says when a request is turned away.
+    ///
+    /// See [`ConcurrencyLimitLayer`] for an example.
     pub fn retry_after(self, after: Duration) -> Self {
         self.edit(|s| s.retry_after = after)
     }
 
     /// Methods not counted (replaces the default, `subscriptions/listen` and `ping`).
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::layers::ConcurrencyLimitLayer;
+    /// // Long-polling methods should not hold one of the 8 slots.
+    /// let limit = ConcurrencyLimitLayer::new(8).exempt(["subscriptions/listen", "ping", "tasks/get"]);
+    /// assert_eq!(limit.running(), 0);
+    /// ```
     pub fn exempt<I: IntoIterator<Item = impl Into<String>>>(self, methods: I) -> Self {
         let methods = methods.into_iter().map(Into::into).collect();
         self.edit(|s| s.exempt = methods)
@@ -135,6 +151,8 @@ impl<S> tower::Layer<S> for ConcurrencyLimitLayer {
 }
 
 /// The service [`ConcurrencyLimitLayer`] builds.
+///
+/// See [`ConcurrencyLimitLayer`] for an example.
 #[derive(Clone)]
 pub struct ConcurrencyLimit<S> {
     inner: S,

@@ -46,6 +46,8 @@ pub struct InvalidProxy(pub String);
 
 impl TrustedProxies {
     /// Trusts these addresses (`10.0.0.7`, `::1`) and ranges (`10.0.0.0/8`, `fd00::/8`).
+    ///
+    /// See [`TrustedProxies`] for an example.
     pub fn new<I: IntoIterator<Item = impl AsRef<str>>>(
         entries: I,
     ) -> Result<TrustedProxies, InvalidProxy> {
@@ -88,6 +90,21 @@ impl TrustedProxies {
     /// when all are). `forwarded_for` holds the header's values, in order; an entry that is not
     /// an address ends the walk at the hop before it. The port of a forwarded address is not
     /// known and reported as 0.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::net::SocketAddr;
+    /// use mcp_core::layers::TrustedProxies;
+    ///
+    /// let proxies = TrustedProxies::new(["10.0.0.0/8"]).unwrap();
+    /// let balancer: SocketAddr = "10.0.0.2:40000".parse().unwrap();
+    /// // The balancer appended the client's address; a spoofed entry before it is ignored.
+    /// let client = proxies.resolve(balancer, ["6.6.6.6, 203.0.113.9"]);
+    /// assert_eq!(client.ip().to_string(), "203.0.113.9");
+    /// // A peer that is not a trusted proxy is the client, whatever the header says.
+    /// let direct: SocketAddr = "198.51.100.1:5000".parse().unwrap();
+    /// assert_eq!(proxies.resolve(direct, ["203.0.113.9"]), direct);
+    /// ```
     pub fn resolve<I: IntoIterator<Item = impl AsRef<str>>>(
         &self,
         peer: SocketAddr,

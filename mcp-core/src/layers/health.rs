@@ -50,6 +50,8 @@ impl Default for Health {
 }
 
 /// What [`Health::readiness`] found.
+///
+/// See [`Health`] for an example.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Readiness {
     /// Whether to send traffic.
@@ -60,6 +62,8 @@ pub struct Readiness {
 
 impl Health {
     /// Ready, with no checks.
+    ///
+    /// See [`Health`] for an example.
     pub fn new() -> Self {
         Self::default()
     }
@@ -78,6 +82,8 @@ impl Health {
 
     /// Adds a check that must pass for the server to be ready. It runs on every `/readyz`, so
     /// keep it cheap (read a flag; don't open connections).
+    ///
+    /// See [`Health`] for an example.
     pub fn add_check(
         &self,
         name: impl Into<String>,
@@ -91,6 +97,8 @@ impl Health {
     }
 
     /// Runs the checks.
+    ///
+    /// See [`Health`] for an example.
     pub fn readiness(&self) -> Readiness {
         let mut failing = Vec::new();
         if !self.inner.ready.load(Ordering::Acquire) {

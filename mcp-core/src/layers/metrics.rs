@@ -49,6 +49,8 @@ impl AuthFailure {
     ];
 
     /// The label value.
+    ///
+    /// See [`AuthFailure`] for an example.
     pub fn as_str(self) -> &'static str {
         match self {
             AuthFailure::MissingToken => "missing_token",
@@ -144,6 +146,8 @@ impl Default for Metrics {
 
 impl Metrics {
     /// A registry with the default latency buckets and at most 1,000 tool labels.
+    ///
+    /// See [`Metrics`] for an example.
     pub fn new() -> Self {
         Self::with_buckets(BUCKETS.to_vec(), 1000)
     }
@@ -179,21 +183,39 @@ impl Metrics {
     }
 
     /// A session opened (transports call this).
+    ///
+    /// See [`Metrics`] for an example.
     pub fn session_opened(&self) {
         self.inner.sessions.fetch_add(1, Ordering::Relaxed);
     }
 
     /// A session closed or expired (transports call this).
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::layers::Metrics;
+    /// let metrics = Metrics::new();
+    /// metrics.session_opened();
+    /// metrics.session_opened();
+    /// metrics.session_closed();
+    /// assert!(metrics.render().contains("mcp_sessions 1\n"));
+    /// metrics.set_sessions(7); // after counting them in a shared store
+    /// assert!(metrics.render().contains("mcp_sessions 7\n"));
+    /// ```
     pub fn session_closed(&self) {
         self.inner.sessions.fetch_sub(1, Ordering::Relaxed);
     }
 
     /// Sets the session count outright.
+    ///
+    /// See [`Metrics::session_closed`] for an example.
     pub fn set_sessions(&self, n: i64) {
         self.inner.sessions.store(n, Ordering::Relaxed);
     }
 
     /// A request failed authentication (transports and auth layers call this).
+    ///
+    /// See [`Metrics`] for an example.
     pub fn auth_failure(&self, reason: AuthFailure) {
         let i = AuthFailure::ALL
             .iter()
@@ -203,6 +225,14 @@ impl Metrics {
     }
 
     /// An audit record could not be written and the log fails open.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::layers::Metrics;
+    /// let metrics = Metrics::new();
+    /// metrics.audit_dropped();
+    /// assert!(metrics.render().contains("mcp_audit_dropped_records_total 1\n"));
+    /// ```
     pub fn audit_dropped(&self) {
         self.inner.audit_dropped.fetch_add(1, Ordering::Relaxed);
     }
@@ -279,6 +309,8 @@ impl Metrics {
 
     /// The Prometheus text exposition (format 0.0.4). Every series is present from the
     /// start (at zero), so the set of series changes only when a new tool is proven.
+    ///
+    /// See [`Metrics`] for an example.
     pub fn render(&self) -> String {
         let inner = &*self.inner;
         let mut out = String::with_capacity(4096);
@@ -452,6 +484,8 @@ pub struct MetricsLayer {
 
 impl MetricsLayer {
     /// Records into `metrics`.
+    ///
+    /// See [`MetricsLayer`] for an example.
     pub fn new(metrics: &Metrics) -> Self {
         MetricsLayer {
             metrics: metrics.clone(),
@@ -471,6 +505,8 @@ impl<S> tower::Layer<S> for MetricsLayer {
 }
 
 /// The service [`MetricsLayer`] builds.
+///
+/// See [`MetricsLayer`] for an example.
 #[derive(Debug, Clone)]
 pub struct MetricsService<S> {
     inner: S,

@@ -57,6 +57,14 @@ pub enum Outcome {
 
 impl Outcome {
     /// Every outcome, in a fixed order (metrics render them in it).
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::layers::Outcome;
+    /// for outcome in Outcome::ALL {
+    ///     assert_eq!(Outcome::from_name(outcome.as_str()), Some(outcome));
+    /// }
+    /// ```
     pub const ALL: [Outcome; 10] = [
         Outcome::Ok,
         Outcome::ToolError,
@@ -71,6 +79,8 @@ impl Outcome {
     ];
 
     /// The snake_case name used in audit records and metric labels.
+    ///
+    /// See [`Outcome`] for an example.
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Ok => "ok",
@@ -98,6 +108,8 @@ impl Outcome {
     }
 
     /// Whether the request failed.
+    ///
+    /// See [`Outcome`] for an example.
     pub fn is_failure(self) -> bool {
         !matches!(self, Outcome::Ok | Outcome::InputRequired)
     }
@@ -108,6 +120,8 @@ impl Outcome {
     }
 
     /// Judges a response by itself, with no [`report`]ed hint.
+    ///
+    /// See [`Outcome`] for an example.
     pub fn of(response: &McpResponse) -> Outcome {
         Self::judge(response, None)
     }

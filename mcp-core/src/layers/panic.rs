@@ -30,6 +30,8 @@ pub struct CatchPanicLayer {
 
 impl CatchPanicLayer {
     /// The layer.
+    ///
+    /// See [`CatchPanicLayer`] for an example.
     pub fn new() -> Self {
         Self::default()
     }
@@ -44,6 +46,8 @@ impl<S> tower::Layer<S> for CatchPanicLayer {
 }
 
 /// The service [`CatchPanicLayer`] builds.
+///
+/// See [`CatchPanicLayer`] for an example.
 #[derive(Debug, Clone)]
 pub struct CatchPanic<S> {
     inner: S,

@@ -46,6 +46,16 @@ pub struct Quota {
 
 impl Quota {
     /// `count` requests per `period` (a `count` of 0 is taken as 1, a zero period as 1 ns).
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use mcp_core::layers::Quota;
+    /// let q = Quota::new(100, Duration::from_secs(60));
+    /// assert_eq!(q.interval(), Duration::from_millis(600));
+    /// assert_eq!(q.burst_size(), 100);
+    /// assert_eq!(Quota::per_hour(3600).interval(), Duration::from_secs(1));
+    /// ```
     pub fn new(count: u32, period: Duration) -> Quota {
         let count = count.max(1);
         Quota {
@@ -55,32 +65,44 @@ impl Quota {
     }
 
     /// `count` requests per second.
+    ///
+    /// See [`Quota`] for an example.
     pub fn per_second(count: u32) -> Quota {
         Quota::new(count, Duration::from_secs(1))
     }
 
     /// `count` requests per minute.
+    ///
+    /// See [`Quota`] for an example.
     pub fn per_minute(count: u32) -> Quota {
         Quota::new(count, Duration::from_secs(60))
     }
 
     /// `count` requests per hour.
+    ///
+    /// See [`Quota::new`] for an example.
     pub fn per_hour(count: u32) -> Quota {
         Quota::new(count, Duration::from_secs(3600))
     }
 
     /// How many requests may arrive at once after a quiet spell (at least 1).
+    ///
+    /// See [`Quota`] for an example.
     pub fn burst(mut self, burst: u32) -> Quota {
         self.burst = burst.max(1);
         self
     }
 
     /// The time one token takes to come back.
+    ///
+    /// See [`Quota`] for an example.
     pub fn interval(&self) -> Duration {
         self.interval
     }
 
     /// The bucket's size.
+    ///
+    /// See [`Quota`] for an example.
     pub fn burst_size(&self) -> u32 {
         self.burst
     }
@@ -114,6 +136,8 @@ pub enum Decision {
 
 impl Decision {
     /// Whether the request may proceed.
+    ///
+    /// See [`Decision`] for an example.
     pub fn is_allowed(&self) -> bool {
         matches!(self, Decision::Allowed)
     }
@@ -133,6 +157,8 @@ pub struct BackendError {
 
 impl BackendError {
     /// An error with a description.
+    ///
+    /// See [`BackendError`] for an example.
     pub fn new(message: impl Into<String>) -> Self {
         BackendError {
             message: message.into(),
@@ -141,6 +167,8 @@ impl BackendError {
 }
 
 /// What [`RateLimitBackend::check`] returns.
+///
+/// See [`RateLimitBackend`] for an example.
 pub type BackendFuture<'a> =
     Pin<Box<dyn Future<Output = Result<Decision, BackendError>> + Send + 'a>>;
 
@@ -163,6 +191,8 @@ pub type BackendFuture<'a> =
 /// ```
 pub trait RateLimitBackend: Send + Sync + 'static {
     /// Takes one token from the bucket `key` (sized by `quota`) if it has one.
+    ///
+    /// See [`RateLimitBackend`] for an example.
     fn check<'a>(&'a self, key: &'a str, quota: &'a Quota) -> BackendFuture<'a>;
 }
 
@@ -200,11 +230,25 @@ impl Default for InMemoryBackend {
 
 impl InMemoryBackend {
     /// A backend holding at most 100,000 buckets.
+    ///
+    /// See [`InMemoryBackend`] for an example.
     pub fn new() -> Self {
         Self::default()
     }
 
     /// A backend holding at most `max_keys` buckets (at least 16).
+    ///
+    /// # Examples
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use mcp_core::layers::{InMemoryBackend, Quota, RateLimitBackend};
+    /// let backend = InMemoryBackend::with_max_keys(10_000);
+    /// assert!(backend.is_empty());
+    /// backend.check("alice", &Quota::per_second(5)).await.unwrap();
+    /// assert_eq!(backend.len(), 1);
+    /// # }
+    /// ```
     pub fn with_max_keys(max_keys: usize) -> Self {
         InMemoryBackend {
             shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
@@ -214,11 +258,15 @@ impl InMemoryBackend {
     }
 
     /// How many buckets are held.
+    ///
+    /// See [`InMemoryBackend::with_max_keys`] for an example.
     pub fn len(&self) -> usize {
         self.shards.iter().map(|s| lock(s).len()).sum()
     }
 
     /// Whether no bucket is held.
+    ///
+    /// See [`InMemoryBackend::with_max_keys`] for an example.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -331,11 +379,15 @@ impl Default for RateLimitLayer {
 
 impl RateLimitLayer {
     /// No limits yet, buckets in memory ([`InMemoryBackend`]).
+    ///
+    /// See [`RateLimitLayer`] for an example.
     pub fn new() -> Self {
         Self::with_backend(Arc::new(InMemoryBackend::new()))
     }
 
     /// No limits yet, buckets in `backend`.
+    ///
+    /// See [`RateLimitBackend`] for an example.
     pub fn with_backend(backend: Arc<dyn RateLimitBackend>) -> Self {
         RateLimitLayer {
             config: Arc::new(Config {
@@ -355,11 +407,15 @@ impl RateLimitLayer {
     }
 
     /// Every client's quota, over all its requests.
+    ///
+    /// See [`RateLimitLayer`] for an example.
     pub fn per_client(self, quota: Quota) -> Self {
         self.edit(|c| c.per_client = Some(quota))
     }
 
     /// The quota of one tool, for each client.
+    ///
+    /// See [`RateLimitLayer`] for an example.
     pub fn per_tool(self, tool: impl Into<String>, quota: Quota) -> Self {
         self.edit(|c| {
             c.per_tool.insert(tool.into(), quota);
@@ -368,16 +424,32 @@ impl RateLimitLayer {
 
     /// The quota of every tool not given one with [`RateLimitLayer::per_tool`], for each
     /// client.
+    ///
+    /// See [`RateLimitLayer`] for an example.
     pub fn default_per_tool(self, quota: Quota) -> Self {
         self.edit(|c| c.default_per_tool = Some(quota))
     }
 
     /// Methods the client quota does not count (replaces the default, `["ping"]`).
+    ///
+    /// # Examples
+    /// ```
+    /// use std::sync::Arc;
+    /// use mcp_core::layers::{InMemoryBackend, Quota, RateLimitLayer};
+    ///
+    /// let layer = RateLimitLayer::with_backend(Arc::new(InMemoryBackend::with_max_keys(1_000)))
+    ///     .per_client(Quota::per_second(20))
+    ///     .exempt(["ping", "tasks/get"])
+    ///     .fail_closed();
+    /// # let _ = layer;
+    /// ```
     pub fn exempt<I: IntoIterator<Item = impl Into<String>>>(self, methods: I) -> Self {
         self.edit(|c| c.exempt = methods.into_iter().map(Into::into).collect())
     }
 
     /// Rejects requests while the backend fails, instead of letting them through.
+    ///
+    /// See [`RateLimitLayer::exempt`] for an example.
     pub fn fail_closed(self) -> Self {
         self.edit(|c| c.fail_open = false)
     }
@@ -395,6 +467,8 @@ impl<S> tower::Layer<S> for RateLimitLayer {
 }
 
 /// The service [`RateLimitLayer`] builds.
+///
+/// See [`RateLimitLayer`] for an example.
 #[derive(Clone)]
 pub struct RateLimit<S> {
     inner: S,

@@ -44,6 +44,8 @@ pub struct TimeoutLayer {
 
 impl TimeoutLayer {
     /// Every tool call gets `default` unless named otherwise.
+    ///
+    /// See [`TimeoutLayer`] for an example.
     pub fn new(default: Duration) -> Self {
         TimeoutLayer {
             config: Arc::new(Config {
@@ -54,6 +56,18 @@ impl TimeoutLayer {
     }
 
     /// Only the tools named with [`TimeoutLayer::tool`] get a deadline.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use mcp_core::layers::TimeoutLayer;
+    /// use mcp_core::{Router, Server};
+    ///
+    /// // No default deadline: only the tools named here (and those with their own `timeout`).
+    /// let timeouts = TimeoutLayer::per_tool_only().tool("export", Duration::from_secs(120));
+    /// let server = Server::new(Router::new()).layer(timeouts);
+    /// # let _ = server;
+    /// ```
     pub fn per_tool_only() -> Self {
         TimeoutLayer {
             config: Arc::new(Config::default()),
@@ -61,6 +75,8 @@ impl TimeoutLayer {
     }
 
     /// The deadline of one tool.
+    ///
+    /// See [`TimeoutLayer`] for an example.
     pub fn tool(mut self, name: impl Into<String>, timeout: Duration) -> Self {
         Arc::make_mut(&mut self.config)
             .per_tool
@@ -69,6 +85,8 @@ impl TimeoutLayer {
     }
 
     /// No deadline for this tool.
+    ///
+    /// See [`TimeoutLayer`] for an example.
     pub fn no_timeout(self, name: impl Into<String>) -> Self {
         self.tool(name, Duration::MAX)
     }
@@ -95,6 +113,8 @@ impl<S> tower::Layer<S> for TimeoutLayer {
 }
 
 /// The service [`TimeoutLayer`] builds.
+///
+/// See [`TimeoutLayer`] for an example.
 #[derive(Debug, Clone)]
 pub struct Timeout<S> {
     inner: S,

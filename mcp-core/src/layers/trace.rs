@@ -34,6 +34,8 @@ pub struct TraceContext {
 impl TraceContext {
     /// Parses a `traceparent` value (version `00`, or a later version read as `00`); `None`
     /// when it is malformed, as the W3C spec asks (the request then starts a new trace).
+    ///
+    /// See [`TraceContext`] for an example.
     pub fn parse(value: &str) -> Option<TraceContext> {
         let value = value.trim();
         let mut parts = value.splitn(5, '-');
@@ -63,6 +65,17 @@ impl TraceContext {
 
     /// The request's trace context: `params._meta.traceparent` when present and valid, else
     /// the one the transport took from the `traceparent` header.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::layers::TraceContext;
+    /// use mcp_core::server::McpRequest;
+    ///
+    /// fn trace_id(req: &McpRequest) -> Option<String> {
+    ///     TraceContext::of(req).map(|tc| tc.trace_id().to_owned())
+    /// }
+    /// # let _ = trace_id;
+    /// ```
     pub fn of(req: &McpRequest) -> Option<TraceContext> {
         req.params
             .as_ref()
@@ -79,16 +92,22 @@ impl TraceContext {
     }
 
     /// The trace id: 32 lowercase hex digits.
+    ///
+    /// See [`TraceContext`] for an example.
     pub fn trace_id(&self) -> &str {
         &self.trace_id
     }
 
     /// The caller's span id: 16 lowercase hex digits.
+    ///
+    /// See [`TraceContext`] for an example.
     pub fn parent_id(&self) -> &str {
         &self.parent_id
     }
 
     /// Whether the caller sampled the trace.
+    ///
+    /// See [`TraceContext`] for an example.
     pub fn sampled(&self) -> bool {
         self.flags & 1 == 1
     }
@@ -126,6 +145,8 @@ pub struct TraceLayer {
 
 impl TraceLayer {
     /// The layer.
+    ///
+    /// See [`TraceLayer`] for an example.
     pub fn new() -> Self {
         Self::default()
     }
@@ -140,6 +161,8 @@ impl<S> tower::Layer<S> for TraceLayer {
 }
 
 /// The service [`TraceLayer`] builds.
+///
+/// See [`TraceLayer`] for an example.
 #[derive(Debug, Clone)]
 pub struct Trace<S> {
     inner: S,

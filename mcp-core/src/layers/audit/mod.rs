@@ -58,6 +58,16 @@ use crate::server::{McpRequest, McpResponse};
 
 /// Argument fields redacted unless configured otherwise (matched by name, at any depth,
 /// ignoring case).
+///
+/// # Examples
+/// ```
+/// use mcp_core::layers::audit::{AuditLog, MemorySink, DEFAULT_REDACTED};
+/// assert!(DEFAULT_REDACTED.contains(&"api_key"));
+/// // `redact` adds to this list; `redact_only` replaces it.
+/// let log = AuditLog::builder(MemorySink::new()).redact(["ssn"]).build()?;
+/// # let _ = log;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub const DEFAULT_REDACTED: &[&str] = &[
     "password",
     "passwd",
@@ -72,10 +82,14 @@ pub const DEFAULT_REDACTED: &[&str] = &[
 ];
 
 /// What replaces a redacted value.
+///
+/// See [`AuditLogBuilder`] for an example.
 pub const REDACTED: &str = "[REDACTED]";
 
 /// One audit record, as written (without its `hash`, which is appended to the line) and as
 /// read back with [`AuditRecord::parse`].
+///
+/// See [`AuditLogBuilder`] for an example.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
@@ -136,12 +150,24 @@ impl AuditRecord {
     }
 
     /// The outcome, if it is one this version knows.
+    ///
+    /// See [`AuditRecord::parse`] for an example.
     pub fn outcome(&self) -> Option<Outcome> {
         Outcome::from_name(&self.outcome)
     }
 }
 
 /// What happens when the sink cannot take a record.
+///
+/// # Examples
+/// ```
+/// use mcp_core::layers::audit::{AuditLog, FailurePolicy, MemorySink};
+/// let strict = AuditLog::builder(MemorySink::new()).build()?;
+/// assert_eq!(strict.policy(), FailurePolicy::FailClosed);
+/// let lenient = AuditLog::builder(MemorySink::new()).fail_open().build()?;
+/// assert_eq!(lenient.policy(), FailurePolicy::FailOpen);
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum FailurePolicy {
@@ -156,6 +182,54 @@ pub enum FailurePolicy {
 }
 
 /// Builds an [`AuditLog`].
+///
+/// # Examples
+///
+/// Every tool call is recorded with its arguments redacted, in a hash chain that [`verify`]
+/// checks:
+///
+/// ```
+/// use mcp_core::jsonrpc::Message;
+/// use mcp_core::layers::audit::{verify, AuditLog, AuditRecord, MemorySink, REDACTED};
+/// use mcp_core::layers::{AuditLayer, Metrics, Outcome};
+/// use mcp_core::{Args, Connection, Router, Server, ToolDef};
+///
+/// #[derive(serde::Deserialize, schemars::JsonSchema)]
+/// struct Login { user: String, pin: String }
+/// async fn login(Args(l): Args<Login>) -> String { format!("welcome, {} ({} digits)", l.user, l.pin.len()) }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// let sink = MemorySink::new();
+/// let log = AuditLog::builder(sink.clone())
+///     .redact(["pin"])
+///     .max_argument_bytes(4096)
+///     .metrics(&Metrics::new())
+///     .fail_closed()
+///     .build()?;
+/// let server = Server::new(Router::new().tool(ToolDef::new("login", login)))
+///     .layer(AuditLayer::new(log.clone()));
+///
+/// // Drive one connection by hand, as a transport would.
+/// let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+/// let conn = Connection::new(&server, tx.clone());
+/// let send = |json: &str| conn.receive(Message::parse(json.as_bytes()).unwrap(), tx.clone());
+/// send(r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"doc","version":"1"}}}"#);
+/// rx.recv().await;
+/// send(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
+/// send(r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"login","arguments":{"user":"ada","pin":"1234"}}}"#);
+/// assert!(rx.recv().await.unwrap().json.contains("welcome, ada"));
+///
+/// let lines = sink.lines();
+/// let record = AuditRecord::parse(&lines[0]).unwrap();
+/// assert_eq!(record.target.as_deref(), Some("login"));
+/// assert_eq!(record.arguments.as_ref().unwrap()["pin"], REDACTED);
+/// assert_eq!(record.outcome(), Some(Outcome::Ok));
+/// assert_eq!(log.head().records, 1);
+/// assert_eq!(verify(sink.text().as_bytes()).unwrap(), log.head());
+/// assert_eq!(log.dropped(), 0);
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct AuditLogBuilder<K> {
     sink: K,
@@ -168,6 +242,8 @@ pub struct AuditLogBuilder<K> {
 impl<K: AuditSink> AuditLogBuilder<K> {
     /// Also redacts these argument fields (by name, at any depth, ignoring case), besides
     /// [`DEFAULT_REDACTED`].
+    ///
+    /// See [`AuditLogBuilder`] for an example.
     pub fn redact<I: IntoIterator<Item = impl Into<String>>>(mut self, fields: I) -> Self {
         self.redact
             .extend(fields.into_iter().map(|f| f.into().to_lowercase()));
@@ -175,6 +251,15 @@ impl<K: AuditSink> AuditLogBuilder<K> {
     }
 
     /// Redacts exactly these fields (replacing [`DEFAULT_REDACTED`]).
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::layers::audit::{AuditLog, MemorySink};
+    /// // Only `card_number` is redacted; `password` would be recorded as given.
+    /// let log = AuditLog::builder(MemorySink::new()).redact_only(["card_number"]).build()?;
+    /// # let _ = log;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn redact_only<I: IntoIterator<Item = impl Into<String>>>(mut self, fields: I) -> Self {
         self.redact = fields
             .into_iter()
@@ -184,18 +269,24 @@ impl<K: AuditSink> AuditLogBuilder<K> {
     }
 
     /// [`FailurePolicy::FailOpen`].
+    ///
+    /// See [`FailurePolicy`] for an example.
     pub fn fail_open(mut self) -> Self {
         self.policy = FailurePolicy::FailOpen;
         self
     }
 
     /// [`FailurePolicy::FailClosed`] (the default).
+    ///
+    /// See [`FailurePolicy`] for an example.
     pub fn fail_closed(mut self) -> Self {
         self.policy = FailurePolicy::FailClosed;
         self
     }
 
     /// Counts dropped records in `metrics`.
+    ///
+    /// See [`AuditLogBuilder`] for an example.
     pub fn metrics(mut self, metrics: &Metrics) -> Self {
         self.metrics = Some(metrics.clone());
         self
@@ -203,6 +294,8 @@ impl<K: AuditSink> AuditLogBuilder<K> {
 
     /// Arguments whose JSON is longer than this (16 KiB by default) are recorded as their
     /// size and SHA-256 only.
+    ///
+    /// See [`AuditLogBuilder`] for an example.
     pub fn max_argument_bytes(mut self, bytes: usize) -> Self {
         self.max_argument_bytes = bytes;
         self
@@ -214,6 +307,8 @@ impl<K: AuditSink> AuditLogBuilder<K> {
     /// When the sink cannot be read back, or its last record is not a sealed audit record
     /// (a torn write, or a foreign file): run `audit-verify` on it, and move it aside to start
     /// a new chain.
+    ///
+    /// See [`AuditLogBuilder`] for an example.
     pub fn build(self) -> io::Result<AuditLog> {
         let head = match self.sink.last_line()? {
             None => ChainHead::default(),
@@ -289,6 +384,8 @@ impl std::fmt::Debug for AuditLog {
 
 impl AuditLog {
     /// A builder writing to `sink`: [`DEFAULT_REDACTED`] fields redacted, failing closed.
+    ///
+    /// See [`AuditLog`] for an example.
     pub fn builder<K: AuditSink>(sink: K) -> AuditLogBuilder<K> {
         AuditLogBuilder {
             sink,
@@ -305,17 +402,31 @@ impl AuditLog {
 
     /// Where the chain stands. Copy it elsewhere now and then: it lets [`verify`] notice
     /// records removed from the end.
+    ///
+    /// See [`AuditLogBuilder`] for an example.
     pub fn head(&self) -> ChainHead {
         self.lock_head().clone()
     }
 
     /// Whether the last write succeeded. Use it as a readiness check:
     /// `health.add_check("audit", move || log.is_healthy())`.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::layers::audit::{AuditLog, MemorySink};
+    /// let sink = MemorySink::new();
+    /// let log = AuditLog::builder(sink.clone()).build()?;
+    /// assert!(log.is_healthy());
+    /// assert_eq!(log.dropped(), 0);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn is_healthy(&self) -> bool {
         self.inner.healthy.load(Ordering::Acquire)
     }
 
     /// How many records were lost while failing open.
+    ///
+    /// See [`AuditLog::is_healthy`] for an example.
     pub fn dropped(&self) -> u64 {
         self.inner.dropped.load(Ordering::Relaxed)
     }
@@ -327,6 +438,8 @@ impl AuditLog {
     }
 
     /// The failure policy.
+    ///
+    /// See [`FailurePolicy`] for an example.
     pub fn policy(&self) -> FailurePolicy {
         self.inner.policy
     }
@@ -517,6 +630,8 @@ pub struct AuditLayer {
 
 impl AuditLayer {
     /// Records into `log`.
+    ///
+    /// See [`AuditLayer`] for an example.
     pub fn new(log: AuditLog) -> Self {
         AuditLayer { log }
     }
@@ -534,6 +649,8 @@ impl<S> tower::Layer<S> for AuditLayer {
 }
 
 /// The service [`AuditLayer`] builds.
+///
+/// See [`AuditLayer`] for an example.
 #[derive(Debug, Clone)]
 pub struct AuditService<S> {
     inner: S,

@@ -32,10 +32,25 @@ use std::sync::{Arc, Mutex, MutexGuard};
 pub trait AuditSink: Send + Sync + 'static {
     /// Appends one record: a line of JSON without its newline. An error means the record is
     /// not in the sink.
+    ///
+    /// See [`AuditSink`] for an example.
     fn append(&self, line: &str) -> io::Result<()>;
 
     /// The last record already in the sink, so a restarted server continues its chain.
     /// Sinks that cannot read back return `Ok(None)` (the chain starts afresh).
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::layers::audit::{AuditLog, AuditSink, MemorySink};
+    /// let sink = MemorySink::new();
+    /// assert_eq!(sink.last_line()?, None);
+    /// // A log built on a sink with records continues their chain.
+    /// sink.append(r#"{"seq":0}"#)?;
+    /// assert_eq!(sink.last_line()?.as_deref(), Some(r#"{"seq":0}"#));
+    /// assert!(sink.check().is_ok());
+    /// # let _ = AuditLog::builder(MemorySink::new());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     fn last_line(&self) -> io::Result<Option<String>> {
         Ok(None)
     }
@@ -43,6 +58,8 @@ pub trait AuditSink: Send + Sync + 'static {
     /// Whether the sink looks able to take records again, asked (cheaply, before running an
     /// operation) while a log that fails closed is unhealthy. `Ok` lets the operation run, and
     /// its record's write decides. The default says `Ok`.
+    ///
+    /// See [`AuditSink::last_line`] for an example.
     fn check(&self) -> io::Result<()> {
         Ok(())
     }
@@ -72,6 +89,19 @@ pub struct JsonLinesFile {
 
 impl JsonLinesFile {
     /// Opens `path` for appending.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::layers::audit::{AuditLog, AuditSink, JsonLinesFile};
+    /// let path = std::env::temp_dir().join(format!("audit-open-doc-{}.jsonl", std::process::id()));
+    /// let file = JsonLinesFile::open(&path)?.sync_each(false);
+    /// assert_eq!(file.path(), path.as_path());
+    /// file.append("{}")?;
+    /// assert_eq!(file.last_line()?.as_deref(), Some("{}"));
+    /// # let _ = AuditLog::builder(file);
+    /// std::fs::remove_file(&path)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn open(path: impl AsRef<Path>) -> io::Result<Self> {
         let path = path.as_ref().to_owned();
         let file = OpenOptions::new().create(true).append(true).open(&path)?;
@@ -83,12 +113,16 @@ impl JsonLinesFile {
     }
 
     /// Flushes every record to the disk (`fdatasync`) before going on.
+    ///
+    /// See [`JsonLinesFile`] for an example.
     pub fn sync_each(mut self, sync: bool) -> Self {
         self.sync = sync;
         self
     }
 
     /// The file's path.
+    ///
+    /// See [`JsonLinesFile::open`] for an example.
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -208,16 +242,30 @@ pub struct MemorySink {
 
 impl MemorySink {
     /// An empty sink.
+    ///
+    /// See [`MemorySink`] for an example.
     pub fn new() -> Self {
         Self::default()
     }
 
     /// The records so far.
+    ///
+    /// See [`MemorySink`] for an example.
     pub fn lines(&self) -> Vec<String> {
         lock(&self.lines).clone()
     }
 
     /// The records, joined into JSON Lines text (what a file would hold).
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::layers::audit::{AuditSink, MemorySink};
+    /// let sink = MemorySink::new();
+    /// sink.append("{\"seq\":0}")?;
+    /// sink.append("{\"seq\":1}")?;
+    /// assert_eq!(sink.text(), "{\"seq\":0}\n{\"seq\":1}\n");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn text(&self) -> String {
         let mut text = String::new();
         for line in lock(&self.lines).iter() {
@@ -228,6 +276,8 @@ impl MemorySink {
     }
 
     /// Makes every later `append` fail (or succeed again).
+    ///
+    /// See [`MemorySink`] for an example.
     pub fn set_failing(&self, failing: bool) {
         self.failing.store(failing, Ordering::SeqCst);
     }

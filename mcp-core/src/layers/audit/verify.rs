@@ -8,6 +8,8 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 /// The hash a chain starts from: 64 zeros.
+///
+/// See [`ChainHead`] for an example.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// What a line ends with before its hash.
@@ -59,12 +61,31 @@ pub struct VerifyOptions {
 
 impl VerifyOptions {
     /// The log continues a chain that stood at `head` (a rotated file's successor).
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::layers::audit::{verify_with, AuditLog, MemorySink, VerifyOptions};
+    /// let sink = MemorySink::new();
+    /// let log = AuditLog::builder(sink.clone()).build()?;
+    /// let head = log.head();
+    /// // An empty log checks out against where the chain stands…
+    /// let opts = VerifyOptions::default().start_after(head.clone()).expect_head(head.clone());
+    /// assert_eq!(verify_with("".as_bytes(), &opts).unwrap(), head);
+    /// // …and a log that should hold a record is cut short.
+    /// let mut longer = head.clone();
+    /// longer.records += 1;
+    /// let opts = VerifyOptions::default().expect_head(longer);
+    /// assert!(verify_with(sink.text().as_bytes(), &opts).is_err());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn start_after(mut self, head: ChainHead) -> Self {
         self.start = Some(head);
         self
     }
 
     /// The log must end at `head`: catches records deleted from the end.
+    ///
+    /// See [`VerifyOptions::start_after`] for an example.
     pub fn expect_head(mut self, head: ChainHead) -> Self {
         self.expect = Some(head);
         self
@@ -72,6 +93,13 @@ impl VerifyOptions {
 }
 
 /// Why a chain is broken.
+///
+/// # Examples
+/// ```
+/// use mcp_core::layers::audit::{verify, Break};
+/// let err = verify("{}\n".as_bytes()).unwrap_err();
+/// assert!(matches!(err.reason, Break::Malformed(_)));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Break {
@@ -181,6 +209,17 @@ pub fn verify<R: BufRead>(reader: R) -> Result<ChainHead, VerifyError> {
 }
 
 /// [`verify`] a file.
+///
+/// # Examples
+/// ```
+/// use mcp_core::layers::audit::{verify_file, AuditLog, JsonLinesFile, VerifyOptions};
+/// let path = std::env::temp_dir().join(format!("audit-verify-doc-{}.jsonl", std::process::id()));
+/// let log = AuditLog::builder(JsonLinesFile::open(&path)?).build()?;
+/// let head = verify_file(&path, &VerifyOptions::default()).unwrap();
+/// assert_eq!(head, log.head());
+/// std::fs::remove_file(&path)?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub fn verify_file(
     path: impl AsRef<Path>,
     options: &VerifyOptions,
@@ -194,6 +233,8 @@ pub fn verify_file(
 }
 
 /// [`verify`] with options.
+///
+/// See [`VerifyOptions::start_after`] for an example.
 pub fn verify_with<R: BufRead>(
     reader: R,
     options: &VerifyOptions,
