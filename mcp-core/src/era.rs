@@ -38,11 +38,15 @@ pub enum Era {
 
 impl Era {
     /// Whether this is the stateless revision.
+    ///
+    /// See [`Era`] for an example.
     pub fn is_modern(self) -> bool {
         matches!(self, Era::Modern)
     }
 
     /// The protocol version.
+    ///
+    /// See [`Era`] for an example.
     pub fn version(self) -> ProtocolVersion {
         match self {
             Era::Handshake(v) => v,
@@ -63,6 +67,16 @@ impl Era {
 }
 
 /// Whether these request params claim the 2026-07-28 revision.
+///
+/// # Examples
+/// ```
+/// use mcp_core::era::claims_modern;
+/// use serde_json::json;
+/// let modern = json!({"_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28"}});
+/// assert!(claims_modern(Some(&modern)));
+/// assert!(!claims_modern(Some(&json!({"name": "echo"}))));
+/// assert!(!claims_modern(None));
+/// ```
 pub fn claims_modern(params: Option<&Value>) -> bool {
     params
         .and_then(|p| p.get("_meta"))
@@ -71,6 +85,18 @@ pub fn claims_modern(params: Option<&Value>) -> bool {
 }
 
 /// The `_meta` envelope every 2026-07-28 request carries.
+///
+/// # Examples
+/// ```
+/// use mcp_core::era::Envelope;
+/// use mcp_core::protocol::LoggingLevel;
+/// let envelope = Envelope {
+///     protocol_version: "2026-07-28".into(),
+///     log_level: Some(LoggingLevel::Info),
+///     ..Envelope::default()
+/// };
+/// assert!(envelope.client_info.is_none());
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct Envelope {
     /// The claimed version string (not yet checked against what we serve).

@@ -43,6 +43,8 @@ pub struct Identity {
 
 impl Identity {
     /// An identity with a subject and no scopes.
+    ///
+    /// See [`Identity`] for an example.
     pub fn new(subject: impl Into<String>) -> Self {
         Identity {
             subject: subject.into(),
@@ -51,12 +53,16 @@ impl Identity {
     }
 
     /// Adds scopes.
+    ///
+    /// See [`Identity`] for an example.
     pub fn with_scopes<I: IntoIterator<Item = impl Into<String>>>(mut self, scopes: I) -> Self {
         self.scopes.extend(scopes.into_iter().map(Into::into));
         self
     }
 
     /// Whether the scope was granted.
+    ///
+    /// See [`Identity`] for an example.
     pub fn has_scope(&self, scope: &str) -> bool {
         self.scopes.iter().any(|s| s == scope)
     }
@@ -98,12 +104,21 @@ pub struct RequestMeta {
 
 impl RequestMeta {
     /// Sets the identity.
+    ///
+    /// See [`RequestMeta`] for an example.
     pub fn with_identity(mut self, identity: Identity) -> Self {
         self.identity = Some(Arc::new(identity));
         self
     }
 
     /// Sets the client address.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::identity::RequestMeta;
+    /// let meta = RequestMeta::default().with_remote_addr("203.0.113.9:443".parse().unwrap());
+    /// assert_eq!(meta.remote_addr.unwrap().port(), 443);
+    /// ```
     pub fn with_remote_addr(mut self, addr: SocketAddr) -> Self {
         self.remote_addr = Some(addr);
         self

@@ -1,4 +1,19 @@
 //! JSON Schemas from Rust types.
+//!
+//! Tool input and output schemas come from here (through `Args<T>` and `Json<T>`); call it
+//! directly for hand-written definitions.
+//!
+//! # Examples
+//! ```
+//! use mcp_core::{schema::schema_for, ToolDef};
+//!
+//! #[derive(schemars::JsonSchema)]
+//! #[allow(dead_code)]
+//! struct Filter { status: Option<String> }
+//! async fn list() -> &'static str { "[]" }
+//! let def: ToolDef = ToolDef::new("list", list).input_schema(schema_for::<Filter>());
+//! assert_eq!(def.tool().input_schema["properties"]["status"]["type"], serde_json::json!(["string", "null"]));
+//! ```
 
 use schemars::JsonSchema;
 

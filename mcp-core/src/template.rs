@@ -23,6 +23,17 @@ enum Part {
 }
 
 /// A parsed URI template.
+///
+/// # Examples
+/// ```
+/// use mcp_core::template::UriTemplate;
+/// let t = UriTemplate::parse("files://{+path}{?rev}").unwrap();
+/// assert_eq!(t.as_str(), "files://{+path}{?rev}");
+/// assert_eq!(t.variables().collect::<Vec<_>>(), ["path", "rev"]);
+/// let vars = t.matches("files://src/main.rs?rev=3").unwrap();
+/// assert_eq!(vars["path"], "src/main.rs");
+/// assert_eq!(vars["rev"], "3");
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct UriTemplate {
     source: String,
@@ -43,6 +54,8 @@ pub struct TemplateError {
 
 impl UriTemplate {
     /// Parses a template.
+    ///
+    /// See [`UriTemplate`] for an example.
     pub fn parse(template: &str) -> Result<Self, TemplateError> {
         let err = |reason: &str| TemplateError {
             template: template.into(),
@@ -93,11 +106,15 @@ impl UriTemplate {
     }
 
     /// The template text.
+    ///
+    /// See [`UriTemplate`] for an example.
     pub fn as_str(&self) -> &str {
         &self.source
     }
 
     /// The variable names, in order.
+    ///
+    /// See [`UriTemplate`] for an example.
     pub fn variables(&self) -> impl Iterator<Item = &str> {
         self.parts.iter().flat_map(|p| match p {
             Part::Expr { vars, .. } => vars.iter().map(String::as_str).collect::<Vec<_>>(),
@@ -106,6 +123,8 @@ impl UriTemplate {
     }
 
     /// Matches a URI, returning the variables as JSON strings.
+    ///
+    /// See [`UriTemplate`] for an example.
     pub fn matches(&self, uri: &str) -> Option<JsonObject> {
         let mut out = JsonObject::new();
         let mut rest = uri;

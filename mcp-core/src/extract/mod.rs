@@ -39,6 +39,8 @@ use crate::jsonrpc::{ErrorCode, ErrorObject};
 use crate::protocol::JsonObject;
 
 /// Everything a handler can extract from, for one call.
+///
+/// See [`FromRequest`] for an example.
 #[derive(Debug)]
 pub struct RequestParts {
     /// Tool arguments, prompt arguments, or template variables.
@@ -72,11 +74,15 @@ pub enum Rejection {
 
 impl Rejection {
     /// Invalid arguments, with a message naming the offending field.
+    ///
+    /// See [`Rejection`] for an example.
     pub fn invalid_arguments(msg: impl Into<String>) -> Self {
         Rejection::InvalidArguments(msg.into())
     }
 
     /// The JSON-RPC error this rejection maps to outside tool calls.
+    ///
+    /// See [`Rejection`] for an example.
     pub fn error_object(&self) -> ErrorObject {
         ErrorObject::new(ErrorCode::INVALID_PARAMS, self.to_string())
     }
@@ -107,9 +113,23 @@ impl Rejection {
 )]
 pub trait FromRequest<S>: Sized {
     /// Extracts the value.
+    ///
+    /// See [`FromRequest`] for an example.
     fn from_request(parts: &mut RequestParts, state: &S) -> Result<Self, Rejection>;
 
     /// The JSON Schema of the arguments this extractor consumes, if it consumes them.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::extract::{Args, FromRequest};
+    ///
+    /// #[derive(serde::Deserialize, schemars::JsonSchema)]
+    /// #[allow(dead_code)]
+    /// struct Page { cursor: Option<String> }
+    /// let schema = <Args<Page> as FromRequest<()>>::input_schema().unwrap();
+    /// assert_eq!(schema["type"], "object");
+    /// assert!(<mcp_core::Context as FromRequest<()>>::input_schema().is_none());
+    /// ```
     fn input_schema() -> Option<JsonObject> {
         None
     }
@@ -185,6 +205,8 @@ pub struct State<T>(pub T);
 /// ```
 pub trait FromRef<T> {
     /// Clones the part out.
+    ///
+    /// See [`FromRef`] for an example.
     fn from_ref(input: &T) -> Self;
 }
 

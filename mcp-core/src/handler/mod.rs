@@ -22,10 +22,34 @@ use crate::extract::{FromRequest, Rejection, RequestParts};
 use crate::protocol::JsonObject;
 
 /// A boxed, sendable future.
+///
+/// See [`Handler`] for an example.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
 /// An async function usable as a handler. Implemented for functions whose arguments are all
 /// extractors; you do not implement it yourself.
+///
+/// # Examples
+///
+/// Handlers are called by the router; calling one by hand shows what it extracts:
+///
+/// ```
+/// use mcp_core::handler::Handler;
+/// use mcp_core::{Args, Context};
+///
+/// #[derive(serde::Deserialize, schemars::JsonSchema)]
+/// struct Add { a: i64, b: i64 }
+/// async fn add(Args(x): Args<Add>) -> i64 { x.a + x.b }
+/// async fn client(ctx: Context) -> String { format!("{:?}", ctx.client_info()) }
+///
+/// fn schema_of<H: Handler<T, ()>, T>(_: &H) -> Option<mcp_core::protocol::JsonObject> {
+///     H::input_schema()
+/// }
+/// let schema = schema_of(&add).unwrap();
+/// assert_eq!(schema["required"], serde_json::json!(["a", "b"]));
+/// // Only `Args<T>` contributes a schema.
+/// assert!(schema_of(&client).is_none());
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a handler",
     label = "not a valid handler",
@@ -37,9 +61,13 @@ pub trait Handler<T, S>: Clone + Send + Sync + Sized + 'static {
     type Output: Send + 'static;
 
     /// Extracts the arguments and runs the function.
+    ///
+    /// See [`Handler`] for an example.
     fn call(self, parts: RequestParts, state: S) -> BoxFuture<Result<Self::Output, Rejection>>;
 
     /// The input schema contributed by the extractors (the first one that has one).
+    ///
+    /// See [`Handler`] for an example.
     fn input_schema() -> Option<JsonObject>;
 }
 

@@ -20,27 +20,49 @@ pub struct ErrorCode(pub i64);
 
 impl ErrorCode {
     /// `-32700`: the bytes were not JSON.
+    ///
+    /// See [`ErrorCode`] for an example.
     pub const PARSE_ERROR: Self = Self(-32700);
     /// `-32600`: JSON, but not a valid JSON-RPC request.
+    ///
+    /// See [`ErrorCode`] for an example.
     pub const INVALID_REQUEST: Self = Self(-32600);
     /// `-32601`: the method does not exist (or is not available in this protocol era).
+    ///
+    /// See [`ErrorCode`] for an example.
     pub const METHOD_NOT_FOUND: Self = Self(-32601);
     /// `-32602`: invalid parameters (also: unknown tool or prompt, bad cursor, bad log level).
+    ///
+    /// See [`ErrorCode`] for an example.
     pub const INVALID_PARAMS: Self = Self(-32602);
     /// `-32603`: an internal error.
+    ///
+    /// See [`ErrorCode`] for an example.
     pub const INTERNAL_ERROR: Self = Self(-32603);
     /// `-32002`: resource not found (handshake era only).
+    ///
+    /// See [`ErrorCode`] for an example.
     pub const RESOURCE_NOT_FOUND: Self = Self(-32002);
     /// `-32042`: URL elicitation required (2025-11-25).
+    ///
+    /// See [`ErrorCode`] for an example.
     pub const URL_ELICITATION_REQUIRED: Self = Self(-32042);
     /// `-32020`: an HTTP header disagrees with the body (2026-07-28).
+    ///
+    /// See [`ErrorCode`] for an example.
     pub const HEADER_MISMATCH: Self = Self(-32020);
     /// `-32021`: the request lacks a client capability the handler needs (2026-07-28).
+    ///
+    /// See [`ErrorCode`] for an example.
     pub const MISSING_CAPABILITY: Self = Self(-32021);
     /// `-32022`: unsupported protocol version (2026-07-28).
+    ///
+    /// See [`ErrorCode`] for an example.
     pub const UNSUPPORTED_VERSION: Self = Self(-32022);
     /// `-31403`: the caller lacks a scope the operation needs. An application code (outside
     /// the reserved range); over HTTP the transport answers 403 `insufficient_scope` instead.
+    ///
+    /// See [`ErrorCode`] for an example.
     pub const FORBIDDEN: Self = Self(-31403);
 }
 

@@ -10,6 +10,13 @@ use serde_json::Value;
 use super::{ErrorObject, ParseError};
 
 /// The only `jsonrpc` version string there is.
+///
+/// # Examples
+/// ```
+/// use mcp_core::jsonrpc::JSONRPC_VERSION;
+/// let line = format!(r#"{{"jsonrpc":"{JSONRPC_VERSION}","method":"notifications/initialized"}}"#);
+/// assert!(mcp_core::jsonrpc::Message::parse(line.as_bytes()).is_ok());
+/// ```
 pub const JSONRPC_VERSION: &str = "2.0";
 
 /// A request id: a string or an integer, never `null`, a fraction, an object or an array.
@@ -107,6 +114,8 @@ impl RequestId {
 ///
 /// `params` stays as raw JSON text until a handler deserializes it into its own typed
 /// parameters, so strictness (duplicate keys, unknown fields) carries through to them.
+///
+/// See [`Message`] for an example.
 #[derive(Debug, Clone)]
 pub struct Request {
     /// The id to answer with.
@@ -118,6 +127,8 @@ pub struct Request {
 }
 
 /// A notification: no `id`, never answered.
+///
+/// See [`Message`] for an example.
 #[derive(Debug, Clone)]
 pub struct Notification {
     /// The method name, for example `notifications/cancelled`.
@@ -127,6 +138,8 @@ pub struct Notification {
 }
 
 /// A response to a request this side sent.
+///
+/// See [`Message`] for an example.
 #[derive(Debug, Clone)]
 pub struct Response {
     /// The id of the request it answers; `None` for a `null` id (answers to unparsable input).
@@ -136,6 +149,8 @@ pub struct Response {
 }
 
 /// Either half of a response.
+///
+/// See [`Message`] for an example.
 #[derive(Debug, Clone)]
 pub enum ResponsePayload {
     /// A successful result, as raw JSON.
@@ -145,6 +160,28 @@ pub enum ResponsePayload {
 }
 
 /// One JSON-RPC 2.0 message.
+///
+/// # Examples
+/// ```
+/// use mcp_core::jsonrpc::{Message, RequestId, ResponsePayload};
+///
+/// let msg = Message::parse(br#"{"jsonrpc":"2.0","id":7,"method":"tools/list","params":{}}"#).unwrap();
+/// match &msg {
+///     Message::Request(req) => {
+///         assert_eq!(req.id, RequestId::Number(7));
+///         assert_eq!(req.params.as_ref().unwrap().get(), "{}");
+///     }
+///     other => panic!("expected a request, got {other:?}"),
+/// }
+/// assert_eq!(msg.method(), Some("tools/list"));
+///
+/// let msg = Message::parse(br#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#).unwrap();
+/// assert!(matches!(msg, Message::Notification(ref n) if n.params.is_none()));
+///
+/// let msg = Message::parse(br#"{"jsonrpc":"2.0","id":"a","error":{"code":-32601,"message":"nope"}}"#).unwrap();
+/// let Message::Response(resp) = msg else { panic!("expected a response") };
+/// assert!(matches!(resp.payload, ResponsePayload::Error(ref e) if e.code.0 == -32601));
+/// ```
 #[derive(Debug, Clone)]
 pub enum Message {
     /// A request.

@@ -112,6 +112,13 @@ pub enum SamplingContent {
 
 impl SamplingContent {
     /// Every block.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::protocol::{ContentBlock, SamplingContent};
+    /// let content = SamplingContent::Many(vec![ContentBlock::text("a"), ContentBlock::text("b")]);
+    /// assert_eq!(content.blocks().filter_map(ContentBlock::as_text).collect::<Vec<_>>(), ["a", "b"]);
+    /// ```
     pub fn blocks(&self) -> impl Iterator<Item = &ContentBlock> {
         match self {
             SamplingContent::One(b) => std::slice::from_ref(&**b).iter(),
@@ -148,6 +155,8 @@ pub struct CreateMessageResult {
 
 impl CreateMessageResult {
     /// The first text block, if any.
+    ///
+    /// See [`CreateMessageResult`] for an example.
     pub fn text(&self) -> Option<&str> {
         self.content.blocks().find_map(ContentBlock::as_text)
     }
@@ -192,6 +201,8 @@ pub enum ElicitRequest {
 
 impl ElicitRequest {
     /// A form-mode request.
+    ///
+    /// See [`ElicitRequest`] for an example.
     pub fn form(message: impl Into<String>, requested_schema: Value) -> Self {
         ElicitRequest::Form {
             message: message.into(),

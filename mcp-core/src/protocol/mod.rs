@@ -36,30 +36,74 @@ pub use tools::*;
 pub use version::*;
 
 /// A JSON object, as it appears in schemas, `_meta` and free-form capability maps.
+///
+/// # Examples
+/// ```
+/// use mcp_core::protocol::JsonObject;
+/// let mut schema = JsonObject::new();
+/// schema.insert("type".into(), "object".into());
+/// assert_eq!(serde_json::to_string(&schema).unwrap(), r#"{"type":"object"}"#);
+/// ```
 pub type JsonObject = serde_json::Map<String, serde_json::Value>;
 
 /// The reserved `_meta` key prefix of the 2026-07-28 revision.
+///
+/// # Examples
+/// ```
+/// use mcp_core::protocol::{meta, META_PREFIX};
+/// assert!(meta::PROTOCOL_VERSION.starts_with(META_PREFIX));
+/// ```
 pub const META_PREFIX: &str = "io.modelcontextprotocol/";
 
 /// Well-known `_meta` keys.
+///
+/// # Examples
+/// ```
+/// use mcp_core::protocol::meta;
+/// use serde_json::json;
+/// let params = json!({"name": "echo", "_meta": {
+///     meta::PROTOCOL_VERSION: "2026-07-28",
+///     meta::CLIENT_CAPABILITIES: {},
+///     meta::PROGRESS_TOKEN: 1,
+/// }});
+/// assert_eq!(params["_meta"]["io.modelcontextprotocol/protocolVersion"], "2026-07-28");
+/// ```
 pub mod meta {
     /// Request envelope: the protocol version the request claims (2026-07-28).
+    ///
+    /// See [`meta`](self) for an example.
     pub const PROTOCOL_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
     /// Request envelope: the client capabilities for this request (2026-07-28).
+    ///
+    /// See [`meta`](self) for an example.
     pub const CLIENT_CAPABILITIES: &str = "io.modelcontextprotocol/clientCapabilities";
     /// Request envelope: the client's name and version, for display (2026-07-28).
+    ///
+    /// See [`meta`](self) for an example.
     pub const CLIENT_INFO: &str = "io.modelcontextprotocol/clientInfo";
     /// Request envelope: the least severe log level the client wants for this request.
+    ///
+    /// See [`meta`](self) for an example.
     pub const LOG_LEVEL: &str = "io.modelcontextprotocol/logLevel";
     /// Result `_meta`: the server's name and version (2026-07-28).
+    ///
+    /// See [`meta`](self) for an example.
     pub const SERVER_INFO: &str = "io.modelcontextprotocol/serverInfo";
     /// Notification `_meta` on a listen stream: the subscription it belongs to.
+    ///
+    /// See [`meta`](self) for an example.
     pub const SUBSCRIPTION_ID: &str = "io.modelcontextprotocol/subscriptionId";
     /// Messages that belong to a task (2025-11-25).
+    ///
+    /// See [`meta`](self) for an example.
     pub const RELATED_TASK: &str = "io.modelcontextprotocol/related-task";
     /// The progress token a request asks progress notifications for.
+    ///
+    /// See [`meta`](self) for an example.
     pub const PROGRESS_TOKEN: &str = "progressToken";
     /// W3C trace context, when a client propagates it.
+    ///
+    /// See [`meta`](self) for an example.
     pub const TRACEPARENT: &str = "traceparent";
 }
 

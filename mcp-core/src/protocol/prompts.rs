@@ -278,9 +278,20 @@ pub struct Completion {
 
 impl Completion {
     /// The maximum number of values in one answer.
+    ///
+    /// See [`Completion::new`] for an example.
     pub const MAX_VALUES: usize = 100;
 
     /// Suggestions, truncated to [`Completion::MAX_VALUES`] with `total` and `hasMore` set.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::protocol::Completion;
+    /// let c = Completion::new((0..150).map(|i| format!("item{i}")).collect());
+    /// assert_eq!(c.values.len(), Completion::MAX_VALUES);
+    /// assert_eq!(c.total, Some(150));
+    /// assert_eq!(c.has_more, Some(true));
+    /// ```
     pub fn new(mut values: Vec<String>) -> Self {
         let total = values.len();
         values.truncate(Self::MAX_VALUES);

@@ -26,6 +26,13 @@ pub enum TaskStatus {
 
 impl TaskStatus {
     /// Whether the task has ended.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::protocol::TaskStatus;
+    /// assert!(TaskStatus::Completed.is_terminal());
+    /// assert!(!TaskStatus::Working.is_terminal());
+    /// ```
     pub fn is_terminal(self) -> bool {
         matches!(self, Self::Completed | Self::Failed | Self::Cancelled)
     }

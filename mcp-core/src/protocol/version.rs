@@ -29,6 +29,14 @@ pub enum ProtocolVersion {
 
 impl ProtocolVersion {
     /// Every revision served, oldest first.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::protocol::ProtocolVersion;
+    /// assert_eq!(ProtocolVersion::ALL.first(), Some(&ProtocolVersion::V2024_11_05));
+    /// assert!(ProtocolVersion::ALL.contains(&ProtocolVersion::LATEST_HANDSHAKE));
+    /// assert_eq!(ProtocolVersion::MODERN, [ProtocolVersion::V2026_07_28]);
+    /// ```
     pub const ALL: [ProtocolVersion; 5] = [
         Self::V2024_11_05,
         Self::V2025_03_26,
@@ -37,8 +45,12 @@ impl ProtocolVersion {
         Self::V2026_07_28,
     ];
     /// The newest handshake-era revision: the answer to an `initialize` asking for one we do not know.
+    ///
+    /// See [`ProtocolVersion::ALL`] for an example.
     pub const LATEST_HANDSHAKE: ProtocolVersion = Self::V2025_11_25;
     /// The modern (stateless) revisions, as listed in `server/discover`.
+    ///
+    /// See [`ProtocolVersion::ALL`] for an example.
     pub const MODERN: [ProtocolVersion; 1] = [Self::V2026_07_28];
 
     /// The wire string.

@@ -28,15 +28,49 @@ use crate::protocol::{
 };
 
 /// Converts a tool handler's return value into a `tools/call` result.
+///
+/// # Examples
+///
+/// A return type of your own, with a structured result the model also sees as text:
+///
+/// ```
+/// use mcp_core::protocol::{CallToolResult, JsonObject};
+/// use mcp_core::response::IntoToolResult;
+/// use mcp_core::{Router, Server, ToolDef};
+///
+/// struct Temperature(f64);
+///
+/// impl IntoToolResult for Temperature {
+///     fn into_tool_result(self) -> CallToolResult {
+///         let mut result = CallToolResult::text(format!("{:.1} °C", self.0));
+///         result.structured_content = Some(serde_json::json!({"celsius": self.0}));
+///         result
+///     }
+///     fn output_schema() -> Option<JsonObject> {
+///         serde_json::json!({"type": "object", "properties": {"celsius": {"type": "number"}}})
+///             .as_object()
+///             .cloned()
+///     }
+/// }
+///
+/// async fn weather() -> Temperature { Temperature(21.5) }
+/// assert_eq!(Temperature(3.0).into_tool_result().content[0].as_text(), Some("3.0 °C"));
+/// let server = Server::new(Router::new().tool(ToolDef::new("weather", weather)));
+/// assert!(server.tool("weather").unwrap().output_schema.is_some());
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be returned from a tool",
     note = "return a `String`, `Json<T>`, `ContentBlock`, `Vec<ContentBlock>`, `CallToolResult`, `()`, or a `Result` of one of these"
 )]
 pub trait IntoToolResult {
     /// The conversion.
+    ///
+    /// See [`IntoToolResult`] for an example.
     fn into_tool_result(self) -> CallToolResult;
 
     /// The JSON Schema of `structuredContent`, for types that produce it.
+    ///
+    /// See [`IntoToolResult`] for an example.
     fn output_schema() -> Option<JsonObject> {
         None
     }
@@ -164,6 +198,17 @@ pub struct ToolError(String);
 
 impl ToolError {
     /// A failure with this message. Say what went wrong and what to do instead.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::{Router, ToolError};
+    ///
+    /// async fn divide() -> Result<String, ToolError> {
+    ///     Err(ToolError::new("cannot divide by zero; pass a non-zero `b`"))
+    /// }
+    /// assert_eq!(ToolError::new("nope").to_string(), "nope");
+    /// # let _: Router = Router::new().tool_fn("divide", divide);
+    /// ```
     pub fn new(message: impl Into<String>) -> Self {
         ToolError(message.into())
     }
@@ -193,11 +238,26 @@ pub struct McpError(pub ErrorObject);
 
 impl McpError {
     /// `-32602` with a message.
+    ///
+    /// See [`McpError`] for an example.
     pub fn invalid_params(message: impl Into<String>) -> Self {
         McpError(ErrorObject::new(ErrorCode::INVALID_PARAMS, message))
     }
 
     /// `-32603` with a message.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::response::McpError;
+    /// use mcp_core::{ResourceDef, Router};
+    ///
+    /// async fn config() -> Result<String, McpError> {
+    ///     std::fs::read_to_string("/nonexistent/app.toml")
+    ///         .map_err(|e| McpError::internal(format!("config unreadable: {e}")))
+    /// }
+    /// assert_eq!(McpError::internal("down").0.code.0, -32603);
+    /// # let _: Router = Router::new().resource(ResourceDef::new("config://app", "config", config));
+    /// ```
     pub fn internal(message: impl Into<String>) -> Self {
         McpError(ErrorObject::new(ErrorCode::INTERNAL_ERROR, message))
     }
@@ -216,8 +276,33 @@ impl From<ErrorObject> for McpError {
 }
 
 /// Errors from prompt, resource and completion handlers become JSON-RPC errors through this.
+///
+/// # Examples
+/// ```
+/// use mcp_core::jsonrpc::{ErrorCode, ErrorObject};
+/// use mcp_core::response::{IntoErrorObject, McpError};
+/// use mcp_core::{PromptDef, Router};
+///
+/// /// A domain error that maps onto JSON-RPC errors.
+/// enum LookupError { NotFound(String) }
+///
+/// impl IntoErrorObject for LookupError {
+///     fn into_error_object(self) -> ErrorObject {
+///         match self {
+///             LookupError::NotFound(what) => ErrorObject::new(ErrorCode::INVALID_PARAMS, format!("no {what}")),
+///         }
+///     }
+/// }
+///
+/// async fn lookup() -> Result<String, LookupError> { Err(LookupError::NotFound("such page".into())) }
+/// assert_eq!(LookupError::NotFound("x".into()).into_error_object().code, ErrorCode::INVALID_PARAMS);
+/// assert_eq!(McpError::invalid_params("bad").into_error_object().code, ErrorCode::INVALID_PARAMS);
+/// # let _: Router = Router::new().prompt(PromptDef::new("lookup", lookup));
+/// ```
 pub trait IntoErrorObject {
     /// The conversion.
+    ///
+    /// See [`IntoErrorObject`] for an example.
     fn into_error_object(self) -> ErrorObject;
 }
 
@@ -252,6 +337,8 @@ impl IntoErrorObject for String {
 )]
 pub trait IntoPromptResult {
     /// The conversion.
+    ///
+    /// See [`IntoPromptResult`] for an example.
     fn into_prompt_result(self) -> Result<GetPromptResult, ErrorObject>;
 }
 
@@ -307,6 +394,8 @@ impl<T: IntoPromptResult, E: IntoErrorObject> IntoPromptResult for Result<T, E> 
 )]
 pub trait IntoResourceContents {
     /// The conversion; `uri` is the URI that was read.
+    ///
+    /// See [`IntoResourceContents`] for an example.
     fn into_resource_result(self, uri: &str) -> Result<ReadResourceResult, ErrorObject>;
 }
 
@@ -354,6 +443,8 @@ impl<T: IntoResourceContents, E: IntoErrorObject> IntoResourceContents for Resul
 /// ```
 pub trait IntoCompletion {
     /// The conversion.
+    ///
+    /// See [`IntoCompletion`] for an example.
     fn into_completion(self) -> Result<Completion, ErrorObject>;
 }
 
