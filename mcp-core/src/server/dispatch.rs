@@ -81,6 +81,39 @@ const MODERN_METHODS: &[&str] = &[
 /// Feed it every message the client sends with [`Connection::receive`]; it answers on the
 /// [`Sink`] given with each message, and sends unsolicited notifications (list changes) on the
 /// sink given at creation.
+///
+/// # Examples
+///
+/// A transport's work, done by hand: parse each line the client sends, hand it over, write out
+/// what comes back on the sink.
+///
+/// ```
+/// use mcp_core::jsonrpc::Message;
+/// use mcp_core::{Connection, Router, Server};
+///
+/// async fn ping() -> &'static str { "pong" }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let server = Server::new(Router::new().tool_fn("ping", ping));
+/// let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+/// let conn = Connection::new(&server, tx.clone());
+/// let send = |json: &str| conn.receive(Message::parse(json.as_bytes()).unwrap(), tx.clone());
+///
+/// send(r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"doc","version":"1"}}}"#);
+/// assert!(rx.recv().await.unwrap().json.contains(r#""protocolVersion":"2025-06-18""#));
+/// send(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
+/// assert_eq!(conn.handshake_version().map(|v| v.as_str()), Some("2025-06-18"));
+/// assert!(!conn.is_modern());
+///
+/// send(r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"ping","arguments":{}}}"#);
+/// assert!(rx.recv().await.unwrap().json.contains("pong"));
+///
+/// // Shutting down: no new work, then wait for what is in flight.
+/// conn.close();
+/// conn.wait().await;
+/// # }
+/// ```
 pub struct Connection {
     shared: Arc<Shared>,
     mode: Mutex<Mode>,
@@ -214,6 +247,8 @@ pub(crate) struct ModernCall {
 impl Connection {
     /// Opens a connection. `unsolicited` receives list-change notifications (stdout on stdio,
     /// the GET stream over HTTP).
+    ///
+    /// See [`Connection`] for an example.
     pub fn new(server: &Server, unsolicited: Sink) -> Arc<Connection> {
         let conn = Arc::new(Self::bare(server, unsolicited));
         conn.spawn_change_forwarder();
@@ -223,6 +258,32 @@ impl Connection {
     /// A connection for stateless 2026-07-28 traffic: pinned to the modern era from the start,
     /// shareable by any number of concurrent requests (drive them with
     /// [`Connection::receive_inline`]).
+    ///
+    /// # Examples
+    ///
+    /// Stateless 2026-07-28 traffic: every request carries its envelope, and the transport drives
+    /// each request's future itself.
+    ///
+    /// ```
+    /// use mcp_core::jsonrpc::Message;
+    /// use mcp_core::{Connection, Router, Server};
+    ///
+    /// async fn ping() -> &'static str { "pong" }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let server = Server::new(Router::new().tool_fn("ping", ping));
+    /// let conn = Connection::new_modern(&server);
+    /// assert!(conn.is_modern());
+    ///
+    /// let request = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"ping","arguments":{},
+    ///   "_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}"#;
+    /// let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+    /// let future = conn.receive_inline(Message::parse(request.as_bytes()).unwrap(), tx).unwrap();
+    /// future.await; // dropping it instead would cancel the request
+    /// assert!(rx.recv().await.unwrap().json.contains("pong"));
+    /// # }
+    /// ```
     pub fn new_modern(server: &Server) -> Arc<Connection> {
         let (tx, _rx) = tokio::sync::mpsc::channel(1);
         let conn = Self::bare(server, tx);
@@ -232,6 +293,27 @@ impl Connection {
 
     /// A handshake-era connection that skips `initialize` (stateless HTTP), speaking `version`
     /// with the given client capabilities.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::jsonrpc::Message;
+    /// use mcp_core::protocol::{ClientCapabilities, ProtocolVersion};
+    /// use mcp_core::{Connection, Router, Server};
+    ///
+    /// async fn ping() -> &'static str { "pong" }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let server = Server::new(Router::new().tool_fn("ping", ping));
+    /// let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+    /// // Stateless HTTP in the handshake era: no `initialize`, the version comes from a header.
+    /// let conn = Connection::new_handshake(&server, ProtocolVersion::V2025_06_18, ClientCapabilities::default(), tx.clone());
+    /// assert_eq!(conn.handshake_version(), Some(ProtocolVersion::V2025_06_18));
+    /// let call = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"ping","arguments":{}}}"#;
+    /// conn.receive(Message::parse(call.as_bytes()).unwrap(), tx);
+    /// assert!(rx.recv().await.unwrap().json.contains("pong"));
+    /// # }
+    /// ```
     pub fn new_handshake(
         server: &Server,
         version: ProtocolVersion,
@@ -250,6 +332,27 @@ impl Connection {
     /// A handshake-era session continued on this instance (revived from a session store after
     /// `initialize` ran elsewhere): like [`Connection::new`] after a successful `initialize`,
     /// catalogue changes go to `unsolicited`.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::protocol::{ClientCapabilities, Implementation, ProtocolVersion};
+    /// use mcp_core::{Connection, Router, Server};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let server = Server::new(Router::new());
+    /// let (tx, _rx) = tokio::sync::mpsc::channel(16);
+    /// // What a session store kept about a session that `initialize`d on another instance:
+    /// let conn = Connection::resume_handshake(
+    ///     &server,
+    ///     ProtocolVersion::V2025_11_25,
+    ///     ClientCapabilities::default(),
+    ///     Some(Implementation::new("inspector", "1.0")),
+    ///     tx,
+    /// );
+    /// assert_eq!(conn.handshake_version(), Some(ProtocolVersion::V2025_11_25));
+    /// # }
+    /// ```
     pub fn resume_handshake(
         server: &Server,
         version: ProtocolVersion,
@@ -331,12 +434,37 @@ impl Connection {
 
     /// Handles one message from the client. Requests run concurrently on their own tasks and
     /// answer on `sink`; notifications and responses are handled at once.
+    ///
+    /// See [`Connection`] for an example.
     pub fn receive(self: &Arc<Self>, message: Message, sink: Sink) {
         self.receive_with(message, sink, RequestMeta::default())
     }
 
     /// Like [`Connection::receive`], with what the transport knows about the request (the
     /// authenticated identity, the client address, …).
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::identity::{Identity, RequestMeta};
+    /// use mcp_core::jsonrpc::Message;
+    /// use mcp_core::protocol::{ClientCapabilities, ProtocolVersion};
+    /// use mcp_core::{Connection, Context, Router, Server};
+    ///
+    /// async fn whoami(ctx: Context) -> String {
+    ///     ctx.identity().map(|i| i.subject.clone()).unwrap_or_default()
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let server = Server::new(Router::new().tool_fn("whoami", whoami));
+    /// let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+    /// let conn = Connection::new_handshake(&server, ProtocolVersion::V2025_06_18, ClientCapabilities::default(), tx.clone());
+    /// let call = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"whoami","arguments":{}}}"#;
+    /// let meta = RequestMeta::default().with_identity(Identity::new("alice"));
+    /// conn.receive_with(Message::parse(call.as_bytes()).unwrap(), tx, meta);
+    /// assert!(rx.recv().await.unwrap().json.contains("alice"));
+    /// # }
+    /// ```
     pub fn receive_with(self: &Arc<Self>, message: Message, sink: Sink, meta: RequestMeta) {
         let meta = self.with_default_identity(meta);
         match message {
@@ -355,11 +483,16 @@ impl Connection {
     /// Like [`Connection::receive`], but a request is not spawned: its future is returned for
     /// the transport to drive, so dropping it cancels the request (2026-07-28 over HTTP, where
     /// closing the response stream is the cancellation).
+    ///
+    /// See [`Connection::new_modern`] for an example.
     pub fn receive_inline(self: &Arc<Self>, message: Message, sink: Sink) -> Option<BoxFuture<()>> {
         self.receive_inline_with(message, sink, RequestMeta::default())
     }
 
     /// [`Connection::receive_inline`] with request metadata.
+    ///
+    /// See [`Connection::new_modern`] and [`Connection::receive_with`]; for an example of the
+    /// metadata, see [`RequestMeta`](crate::identity::RequestMeta).
     pub fn receive_inline_with(
         self: &Arc<Self>,
         message: Message,
@@ -381,6 +514,21 @@ impl Connection {
 
     /// Every request on this connection is made by `identity` unless the transport says
     /// otherwise (for example a local stdio server run by its user).
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::identity::Identity;
+    /// use mcp_core::{Connection, Router, Server};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let server = Server::new(Router::new());
+    /// let (tx, _rx) = tokio::sync::mpsc::channel(16);
+    /// let conn = Connection::new(&server, tx);
+    /// // A local stdio server acts for the user who started it.
+    /// conn.set_default_identity(Some(Identity::new("local-user").with_scopes(["files:write"])));
+    /// # }
+    /// ```
     pub fn set_default_identity(&self, identity: Option<Identity>) {
         *lock(&self.default_identity) = identity.map(Arc::new);
     }
@@ -394,6 +542,8 @@ impl Connection {
 
     /// Stops accepting work: listen streams end, and [`Connection::wait`] resolves once every
     /// in-flight request has answered.
+    ///
+    /// See [`Connection`] for an example.
     pub fn close(&self) {
         self.shutdown.cancel();
         self.tracker.close();
@@ -402,16 +552,59 @@ impl Connection {
     /// Stops taking new requests without cancelling the ones in flight: [`Connection::wait`]
     /// then resolves when they have answered (graceful shutdown; [`Connection::close`] after
     /// the grace period cancels what is left).
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use mcp_core::{Connection, Router, Server};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let server = Server::new(Router::new());
+    /// let (tx, _rx) = tokio::sync::mpsc::channel(16);
+    /// let conn = Connection::new(&server, tx);
+    /// // Graceful shutdown: let in-flight requests finish, but not forever.
+    /// conn.drain();
+    /// if tokio::time::timeout(Duration::from_secs(10), conn.wait()).await.is_err() {
+    ///     conn.close();
+    /// }
+    /// # }
+    /// ```
     pub fn drain(&self) {
         self.tracker.close();
     }
 
     /// Waits for in-flight requests (after [`Connection::close`]).
+    ///
+    /// See [`Connection::drain`] for an example.
     pub async fn wait(&self) {
         self.tracker.wait().await
     }
 
     /// Cancels one in-flight request: its future is dropped and it is never answered.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::jsonrpc::{Message, RequestId};
+    /// use mcp_core::protocol::{ClientCapabilities, ProtocolVersion};
+    /// use mcp_core::{Connection, Router, Server};
+    ///
+    /// async fn slow() -> &'static str {
+    ///     tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+    ///     "done"
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let server = Server::new(Router::new().tool_fn("slow", slow));
+    /// let (tx, _rx) = tokio::sync::mpsc::channel(16);
+    /// let conn = Connection::new_handshake(&server, ProtocolVersion::V2025_06_18, ClientCapabilities::default(), tx.clone());
+    /// let call = r#"{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"slow","arguments":{}}}"#;
+    /// conn.receive(Message::parse(call.as_bytes()).unwrap(), tx);
+    /// assert!(conn.cancel(&RequestId::Number(9)));
+    /// assert!(!conn.cancel(&RequestId::Number(9)));
+    /// # }
+    /// ```
     pub fn cancel(&self, id: &RequestId) -> bool {
         match lock(&self.inflight).remove(id) {
             Some((_, abort, token)) => {
@@ -424,6 +617,8 @@ impl Connection {
     }
 
     /// The negotiated handshake version, once `initialize` succeeded.
+    ///
+    /// See [`Connection`] for an example.
     pub fn handshake_version(&self) -> Option<ProtocolVersion> {
         match &*lock(&self.mode) {
             Mode::Handshake(s) => Some(s.version),
@@ -432,6 +627,8 @@ impl Connection {
     }
 
     /// Whether this connection is serving the 2026-07-28 revision.
+    ///
+    /// See [`Connection::new_modern`] for an example.
     pub fn is_modern(&self) -> bool {
         matches!(*lock(&self.mode), Mode::Modern)
     }
@@ -641,6 +838,25 @@ impl Connection {
     /// and 6 are HTTP's; the transport runs them before the body gets here.)
     /// Runs the 2026-07-28 validation ladder on a request without serving it, so a transport
     /// can map its failures to HTTP statuses before anything runs.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::{Connection, Router, Server};
+    /// use serde_json::json;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// async fn ping() -> &'static str { "pong" }
+    /// let conn = Connection::new_modern(&Server::new(Router::new().tool_fn("ping", ping)));
+    /// let good = json!({"_meta": {
+    ///     "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+    ///     "io.modelcontextprotocol/clientCapabilities": {},
+    /// }});
+    /// assert!(conn.check_modern("tools/list", Some(&good)).is_ok());
+    /// // No envelope: rejected before anything runs (an HTTP transport answers 400).
+    /// assert_eq!(conn.check_modern("tools/list", Some(&json!({}))).unwrap_err().code.0, -32602);
+    /// # }
+    /// ```
     pub fn check_modern(
         &self,
         method: &str,
@@ -1450,6 +1666,19 @@ impl Connection {
     /// connection create and may see (by default a random value: tasks are per connection).
     /// Instances behind a load balancer give their stateless 2026-07-28 connections the same
     /// owner, so that a task created on one is visible on the others.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::{Connection, Router, Server};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let server = Server::new(Router::new());
+    /// // Every instance behind the balancer uses the same owner for anonymous stateless traffic.
+    /// let conn = Connection::new_modern(&server);
+    /// conn.set_task_owner("deployment-42");
+    /// # }
+    /// ```
     pub fn set_task_owner(&self, owner: impl Into<String>) {
         *lock(&self.owner) = owner.into();
     }
@@ -1911,6 +2140,15 @@ fn result_for_era(mut result: CallToolResult, era: Era) -> CallToolResult {
 
 impl ResponsePayload {
     /// Whether this is an error.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::jsonrpc::{Message, ResponsePayload};
+    /// let msg = Message::parse(br#"{"jsonrpc":"2.0","id":1,"error":{"code":-32601,"message":"no"}}"#).unwrap();
+    /// let Message::Response(resp) = msg else { panic!("a response") };
+    /// assert!(resp.payload.is_error());
+    /// assert!(!matches!(resp.payload, ResponsePayload::Result(_)));
+    /// ```
     pub fn is_error(&self) -> bool {
         matches!(self, ResponsePayload::Error(_))
     }

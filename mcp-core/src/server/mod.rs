@@ -57,6 +57,8 @@ pub enum ListChanged {
 
 impl ListChanged {
     /// The notification method announcing the change.
+    ///
+    /// See [`ListChanged`] for an example.
     pub fn notification_method(&self) -> &'static str {
         match self {
             ListChanged::Tools => "notifications/tools/list_changed",
@@ -210,6 +212,32 @@ impl Shared {
 }
 
 /// A server, ready for transports to connect to. Cheap to clone.
+///
+/// # Examples
+/// ```
+/// use mcp_core::layers::TraceLayer;
+/// use mcp_core::server::ServerConfig;
+/// use mcp_core::{Args, Router, Server, ToolDef};
+///
+/// #[derive(serde::Deserialize, schemars::JsonSchema)]
+/// struct Path { path: String }
+/// async fn delete(Args(p): Args<Path>) -> String { format!("deleted {}", p.path) }
+///
+/// let router: Router = Router::new()
+///     .server_info(mcp_core::crate_info!())
+///     .tool(ToolDef::new("delete", delete).description("Deletes a file").destructive(true).scopes(["files:write"]));
+/// let mut config = ServerConfig::default();
+/// config.page_size = 50;
+/// let server = Server::with_config(router, config)
+///     .with_state_key(b"a secret shared by every instance, 32+ bytes")
+///     .layer(TraceLayer::new());
+///
+/// assert_eq!(server.info().name, env!("CARGO_PKG_NAME"));
+/// assert!(server.capabilities().tools.is_some());
+/// assert_eq!(server.tool("delete").unwrap().description.as_deref(), Some("Deletes a file"));
+/// assert_eq!(server.tool_scopes("delete"), Some(vec!["files:write".to_string()]));
+/// assert_eq!(server.tool_scopes("missing"), None);
+/// ```
 #[derive(Clone)]
 pub struct Server {
     pub(crate) shared: Arc<Shared>,
@@ -240,11 +268,15 @@ fn default_info() -> Implementation {
 
 impl Server {
     /// A server with the default [`ServerConfig`].
+    ///
+    /// See [`Server`] for an example.
     pub fn new(router: Router) -> Self {
         Self::with_config(router, ServerConfig::default())
     }
 
     /// A server with explicit tunables.
+    ///
+    /// See [`Server`] for an example.
     pub fn with_config(router: Router, config: ServerConfig) -> Self {
         let mut registry = Registry {
             tools: router.tools.into_iter().map(Arc::new).collect(),
@@ -276,6 +308,8 @@ impl Server {
 
     /// Uses a fixed secret for sealing `requestState` and cursors, so that several instances
     /// behind a load balancer accept each other's. Keep it secret; 32 random bytes or more.
+    ///
+    /// See [`Server`] for an example.
     pub fn with_state_key(self, secret: &[u8]) -> Self {
         let shared = match Arc::try_unwrap(self.shared) {
             Ok(mut s) => {
@@ -294,6 +328,16 @@ impl Server {
 
     /// Keeps task records in `store` (for example a shared one, so any instance can answer
     /// `tasks/get`).
+    ///
+    /// # Examples
+    /// ```
+    /// use std::sync::Arc;
+    /// use mcp_core::server::InMemoryTaskStore;
+    /// use mcp_core::{Router, Server};
+    ///
+    /// let server = Server::new(Router::new()).with_task_store(Arc::new(InMemoryTaskStore::new(10_000)));
+    /// # let _ = server;
+    /// ```
     pub fn with_task_store(self, store: Arc<dyn TaskStore>) -> Self {
         match Arc::try_unwrap(self.shared) {
             Ok(mut s) => {
@@ -313,6 +357,8 @@ impl Server {
 
     /// Wraps the request handling in a `tower::Layer` (over [`McpRequest`]s). Layers added
     /// later wrap the earlier ones, so the last one added sees requests first.
+    ///
+    /// See [`Server`] and [the layers](crate::layers) for an example.
     pub fn layer<L>(self, layer: L) -> Self
     where
         L: tower::Layer<service::Stack>,
@@ -338,11 +384,15 @@ impl Server {
     }
 
     /// The scopes a tool requires, if the tool exists.
+    ///
+    /// See [`Server`] for an example.
     pub fn tool_scopes(&self, name: &str) -> Option<Vec<String>> {
         self.shared.registry().tool(name).map(|t| t.scopes.clone())
     }
 
     /// A handle for changing the catalogue while serving.
+    ///
+    /// See [`ServerHandle`] for an example.
     pub fn handle(&self) -> ServerHandle {
         ServerHandle {
             shared: self.shared.clone(),
@@ -350,16 +400,22 @@ impl Server {
     }
 
     /// The server's name and version as reported to clients.
+    ///
+    /// See [`Server`] for an example.
     pub fn info(&self) -> &Implementation {
         &self.shared.info
     }
 
     /// The capabilities derived from what is registered.
+    ///
+    /// See [`Server`] for an example.
     pub fn capabilities(&self) -> ServerCapabilities {
         self.shared.capabilities()
     }
 
     /// A registered tool's metadata (for transports that validate against its schema).
+    ///
+    /// See [`Server`] for an example.
     pub fn tool(&self, name: &str) -> Option<crate::protocol::Tool> {
         self.shared.registry().tool(name).map(|t| t.tool.clone())
     }
@@ -367,6 +423,32 @@ impl Server {
 
 /// Adds and removes tools, prompts and resources on a running server; clients are notified
 /// (`list_changed`). Obtain one from [`Server::handle`] or [`Context::server`](crate::Context::server).
+///
+/// # Examples
+/// ```
+/// use mcp_core::server::ListChanged;
+/// use mcp_core::{PromptDef, ResourceDef, Router, Server, ToolDef};
+///
+/// async fn ping() -> &'static str { "pong" }
+/// async fn hint() -> String { "Be brief.".into() }
+/// async fn motd() -> String { "Hello!".into() }
+///
+/// let server = Server::new(Router::new());
+/// let handle = server.handle();
+/// let mut changes = handle.subscribe();
+///
+/// handle.add_tool(ToolDef::new("ping", ping).description("Answers pong"));
+/// handle.add_prompt(PromptDef::new("hint", hint));
+/// handle.add_resource(ResourceDef::new("motd://today", "motd", motd));
+/// assert_eq!(handle.tool_names(), ["ping"]);
+/// assert_eq!(changes.try_recv().unwrap(), ListChanged::Tools);
+///
+/// assert!(handle.remove_tool("ping"));
+/// assert!(!handle.remove_tool("ping"));
+/// assert!(handle.remove_prompt("hint"));
+/// handle.notify_resource_updated("motd://today");
+/// handle.notify_changed(ListChanged::Resources);
+/// ```
 #[derive(Clone)]
 pub struct ServerHandle {
     pub(crate) shared: Arc<Shared>,
@@ -380,6 +462,8 @@ impl std::fmt::Debug for ServerHandle {
 
 impl ServerHandle {
     /// Adds (or replaces) a tool.
+    ///
+    /// See [`ServerHandle`] for an example.
     pub fn add_tool(&self, tool: ToolDef) {
         self.shared.update(ListChanged::Tools, |r| {
             r.tools.retain(|t| t.tool.name != tool.tool.name);
@@ -388,6 +472,8 @@ impl ServerHandle {
     }
 
     /// Removes a tool; returns whether it existed.
+    ///
+    /// See [`ServerHandle`] for an example.
     pub fn remove_tool(&self, name: &str) -> bool {
         let existed = self.shared.registry().tool(name).is_some();
         if existed {
@@ -399,6 +485,8 @@ impl ServerHandle {
     }
 
     /// Adds (or replaces) a prompt.
+    ///
+    /// See [`ServerHandle`] for an example.
     pub fn add_prompt(&self, prompt: PromptDef) {
         self.shared.update(ListChanged::Prompts, |r| {
             r.prompts.retain(|p| p.prompt.name != prompt.prompt.name);
@@ -407,6 +495,8 @@ impl ServerHandle {
     }
 
     /// Removes a prompt; returns whether it existed.
+    ///
+    /// See [`ServerHandle`] for an example.
     pub fn remove_prompt(&self, name: &str) -> bool {
         let existed = self
             .shared
@@ -423,6 +513,8 @@ impl ServerHandle {
     }
 
     /// Adds (or replaces) a static resource.
+    ///
+    /// See [`ServerHandle`] for an example.
     pub fn add_resource(&self, resource: ResourceDef) {
         self.shared.update(ListChanged::Resources, |r| {
             r.resources
@@ -432,6 +524,8 @@ impl ServerHandle {
     }
 
     /// Tells subscribers that a resource's contents changed.
+    ///
+    /// See [`ServerHandle`] for an example.
     pub fn notify_resource_updated(&self, uri: impl Into<String>) {
         let _ = self
             .shared
@@ -440,11 +534,15 @@ impl ServerHandle {
     }
 
     /// Announces a change without editing anything (for catalogues computed elsewhere).
+    ///
+    /// See [`ServerHandle`] for an example.
     pub fn notify_changed(&self, change: ListChanged) {
         let _ = self.shared.changes.send(change);
     }
 
     /// The names of the tools now registered.
+    ///
+    /// See [`ServerHandle`] for an example.
     pub fn tool_names(&self) -> Vec<String> {
         self.shared
             .registry()
@@ -455,6 +553,8 @@ impl ServerHandle {
     }
 
     /// Subscribes to catalogue changes.
+    ///
+    /// See [`ServerHandle`] for an example.
     pub fn subscribe(&self) -> broadcast::Receiver<ListChanged> {
         self.shared.changes.subscribe()
     }

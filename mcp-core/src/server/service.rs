@@ -51,6 +51,43 @@ use crate::jsonrpc::{ErrorObject, Request, RequestId};
 ///
 /// Layers read `method`, `params`, `era` and `meta` (identity, client address, session) and
 /// may answer themselves instead of calling inward.
+///
+/// # Examples
+///
+/// A layer that reads the request before passing it on:
+///
+/// ```
+/// use std::convert::Infallible;
+/// use std::task::{Context, Poll};
+/// use mcp_core::server::{McpRequest, McpResponse};
+///
+/// #[derive(Clone)]
+/// struct DenyDangerous<S>(S);
+///
+/// impl<S> tower::Service<McpRequest> for DenyDangerous<S>
+/// where
+///     S: tower::Service<McpRequest, Response = McpResponse, Error = Infallible>,
+///     S::Future: Send + 'static,
+/// {
+///     type Response = McpResponse;
+///     type Error = Infallible;
+///     type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<McpResponse, Infallible>> + Send>>;
+///     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+///         self.0.poll_ready(cx)
+///     }
+///     fn call(&mut self, req: McpRequest) -> Self::Future {
+///         let forced = req.arguments().and_then(|a| a.get("force")).and_then(|f| f.as_bool());
+///         if req.method == "tools/call" && req.target() == Some("rm") && forced == Some(true) {
+///             let denied = mcp_core::jsonrpc::ErrorObject::new(mcp_core::jsonrpc::ErrorCode::INVALID_PARAMS, "`force` is not allowed");
+///             return Box::pin(async move { Ok(Some(Err(denied))) });
+///         }
+///         Box::pin(self.0.call(req))
+///     }
+/// }
+///
+/// let server = mcp_core::Server::new(mcp_core::Router::new()).layer(tower::layer::layer_fn(DenyDangerous));
+/// # let _ = server;
+/// ```
 pub struct McpRequest {
     /// The request id.
     pub id: RequestId,
@@ -77,6 +114,8 @@ impl std::fmt::Debug for McpRequest {
 
 impl McpRequest {
     /// `params.name` for `tools/call` and `prompts/get`, `params.uri` for `resources/read`.
+    ///
+    /// See [`McpRequest`] for an example.
     pub fn target(&self) -> Option<&str> {
         let key = match self.method.as_str() {
             "tools/call" | "prompts/get" => "name",
@@ -87,12 +126,16 @@ impl McpRequest {
     }
 
     /// The tool arguments of a `tools/call`.
+    ///
+    /// See [`McpRequest`] for an example.
     pub fn arguments(&self) -> Option<&Value> {
         self.params.as_ref()?.get("arguments")
     }
 }
 
 /// The answer: `Some(result or error)`, or `None` when nothing is sent (a cancelled listen).
+///
+/// See [`McpRequest`] for an example.
 pub type McpResponse = Option<Result<Value, ErrorObject>>;
 
 /// What the innermost service needs to run the request.
@@ -106,6 +149,13 @@ pub(crate) struct Dispatch {
 }
 
 /// The innermost service: the router's handlers.
+///
+/// # Examples
+/// ```
+/// use mcp_core::server::Handlers;
+/// // The innermost service of every stack: layers wrap it, and [`Server::layer`] adds them.
+/// let _innermost = Handlers;
+/// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Handlers;
 

@@ -21,9 +21,19 @@ use crate::jsonrpc::{ErrorCode, ErrorObject};
 use crate::protocol::{JsonObject, TaskStatus};
 
 /// The extension id of 2026-07-28 tasks.
+///
+/// # Examples
+/// ```
+/// use mcp_core::server::TASKS_EXTENSION;
+/// // A 2026-07-28 client declares the extension in its capabilities to get tasks.
+/// let caps = serde_json::json!({"extensions": {TASKS_EXTENSION: {}}});
+/// assert!(caps["extensions"].get("io.modelcontextprotocol/tasks").is_some());
+/// ```
 pub const TASKS_EXTENSION: &str = "io.modelcontextprotocol/tasks";
 
 /// A boxed future returned by [`TaskStore`] methods.
+///
+/// See [`TaskStore`] for an example.
 pub type TaskFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, TaskStoreError>> + Send + 'a>>;
 
 /// A task store failed.
@@ -81,6 +91,8 @@ pub struct TaskRecord {
 
 impl TaskRecord {
     /// A new working task.
+    ///
+    /// See [`TaskRecord`] for an example.
     pub fn new(id: String, owner: String, ttl_ms: u64, poll_ms: u64) -> Self {
         let now = now_ms();
         TaskRecord {
@@ -100,18 +112,72 @@ impl TaskRecord {
     }
 
     /// Whether its lifetime is over.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::server::TaskRecord;
+    /// assert!(!TaskRecord::new("t1".into(), "alice".into(), 60_000, 1_000).expired());
+    /// let mut old = TaskRecord::new("t2".into(), "alice".into(), 1, 1_000);
+    /// old.created_ms = 0;
+    /// assert!(old.expired());
+    /// ```
     pub fn expired(&self) -> bool {
         now_ms() > self.created_ms.saturating_add(self.ttl_ms)
     }
 }
 
 /// Where task records live.
+///
+/// # Examples
+///
+/// A store behind a shared map (a stand-in for a database):
+///
+/// ```
+/// use std::collections::HashMap;
+/// use std::sync::{Arc, Mutex};
+/// use mcp_core::server::{TaskFuture, TaskRecord, TaskStore};
+/// use mcp_core::{Router, Server};
+///
+/// #[derive(Default)]
+/// struct MapStore(Mutex<HashMap<String, TaskRecord>>);
+///
+/// impl TaskStore for MapStore {
+///     fn put(&self, record: TaskRecord) -> TaskFuture<'_, ()> {
+///         self.0.lock().unwrap().insert(record.id.clone(), record);
+///         Box::pin(async { Ok(()) })
+///     }
+///     fn get<'a>(&'a self, id: &'a str) -> TaskFuture<'a, Option<TaskRecord>> {
+///         let found = self.0.lock().unwrap().get(id).filter(|r| !r.expired()).cloned();
+///         Box::pin(async move { Ok(found) })
+///     }
+///     fn list<'a>(&'a self, owner: &'a str) -> TaskFuture<'a, Vec<TaskRecord>> {
+///         let mut mine: Vec<_> = self.0.lock().unwrap().values().filter(|r| r.owner == owner).cloned().collect();
+///         mine.sort_by_key(|r| r.created_ms);
+///         Box::pin(async move { Ok(mine) })
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let store = Arc::new(MapStore::default());
+/// store.put(TaskRecord::new("t1".into(), "alice".into(), 60_000, 500)).await.unwrap();
+/// assert_eq!(store.list("alice").await.unwrap().len(), 1);
+/// let server = Server::new(Router::new()).with_task_store(store);
+/// # let _ = server;
+/// # }
+/// ```
 pub trait TaskStore: Send + Sync + 'static {
     /// Saves a record (insert or replace).
+    ///
+    /// See [`TaskStore`] for an example.
     fn put(&self, record: TaskRecord) -> TaskFuture<'_, ()>;
     /// Loads a record; expired records are gone.
+    ///
+    /// See [`TaskStore`] for an example.
     fn get<'a>(&'a self, id: &'a str) -> TaskFuture<'a, Option<TaskRecord>>;
     /// The owner's records, oldest first.
+    ///
+    /// See [`TaskStore`] for an example.
     fn list<'a>(&'a self, owner: &'a str) -> TaskFuture<'a, Vec<TaskRecord>>;
 }
 
@@ -134,6 +200,8 @@ pub struct InMemoryTaskStore {
 
 impl InMemoryTaskStore {
     /// A store holding at most `capacity` live tasks.
+    ///
+    /// See [`InMemoryTaskStore`] for an example.
     pub fn new(capacity: usize) -> Self {
         InMemoryTaskStore {
             records: Mutex::new((HashMap::new(), VecDeque::new())),
