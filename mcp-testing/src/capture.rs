@@ -196,6 +196,32 @@ impl Capture {
 /// It reads the same record as [`TestClient::notifications`](crate::TestClient::notifications)
 /// without consuming it, so several streams (and the vector accessors) see every notification.
 /// [`into_stream`](Self::into_stream) turns it into a `futures` [`Stream`](futures_util::Stream).
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// use mcp_core::{Context, Router};
+/// use mcp_testing::TestClient;
+///
+/// async fn work(ctx: Context) -> &'static str {
+///     ctx.log_info("starting").await;
+///     ctx.log_info("finished").await;
+///     "done"
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), mcp_testing::TestError> {
+/// let client = TestClient::new(Router::new().tool_fn("work", work)).await?;
+/// let mut stream = client.notification_stream().timeout(Duration::from_secs(2));
+/// assert!(stream.try_next().is_none());
+/// client.call_tool("work", ()).await?;
+/// let first = stream.next().await.expect("a log message");
+/// assert_eq!(first["params"]["data"], "starting");
+/// let second = stream.next_method("notifications/message").await.expect("another one");
+/// assert_eq!(second["params"]["data"], "finished");
+/// assert!(stream.try_next().is_none());
+/// # Ok(()) }
+/// ```
 pub struct NotificationStream {
     pub(crate) capture: std::sync::Arc<Capture>,
     pub(crate) position: usize,
@@ -213,6 +239,8 @@ impl std::fmt::Debug for NotificationStream {
 
 impl NotificationStream {
     /// How long [`next`](Self::next) waits for a notification (default: the client's timeout).
+    ///
+    /// See [`NotificationStream`] for an example.
     pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
         self.timeout = timeout;
         self
@@ -220,6 +248,8 @@ impl NotificationStream {
 
     /// The next notification (a whole JSON-RPC message), waiting for it to arrive; `None`
     /// when none arrives in time.
+    ///
+    /// See [`NotificationStream`] for an example.
     pub async fn next(&mut self) -> Option<Value> {
         let deadline = Instant::now() + self.timeout;
         let (value, next) = self.capture.next_at(self.position, deadline).await?;
@@ -228,6 +258,8 @@ impl NotificationStream {
     }
 
     /// The next notification with `method`, skipping others; `None` when none arrives in time.
+    ///
+    /// See [`NotificationStream`] for an example.
     pub async fn next_method(&mut self, method: &str) -> Option<Value> {
         let deadline = Instant::now() + self.timeout;
         loop {
@@ -240,6 +272,8 @@ impl NotificationStream {
     }
 
     /// The next notification if one has already arrived, without waiting.
+    ///
+    /// See [`NotificationStream`] for an example.
     pub fn try_next(&mut self) -> Option<Value> {
         let (value, next) = self.capture.at(self.position)?;
         self.position = next;

@@ -29,9 +29,40 @@ use crate::responders::Responders;
 use crate::{RequestOptions, TestError};
 
 /// How long a request may take unless the builder or the request says otherwise.
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// use mcp_core::Router;
+/// use mcp_testing::{TestClient, DEFAULT_TIMEOUT};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), mcp_testing::TestError> {
+/// assert_eq!(DEFAULT_TIMEOUT, Duration::from_secs(10));
+/// // A slow CI machine may need more.
+/// let client = TestClient::builder(Router::new()).timeout(DEFAULT_TIMEOUT * 3).connect().await?;
+/// # let _ = client;
+/// # Ok(()) }
+/// ```
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How many times a 2026-07-28 request is retried after `input_required` before giving up.
+///
+/// # Examples
+/// ```
+/// use mcp_core::Router;
+/// use mcp_testing::{Era, TestClient, DEFAULT_MAX_INPUT_ROUNDS};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), mcp_testing::TestError> {
+/// let client = TestClient::builder(Router::new())
+///     .era(Era::Modern)
+///     .max_input_rounds(DEFAULT_MAX_INPUT_ROUNDS * 2)
+///     .connect()
+///     .await?;
+/// # let _ = client;
+/// # Ok(()) }
+/// ```
 pub const DEFAULT_MAX_INPUT_ROUNDS: usize = 10;
 
 /// The capacity of each request's channel.
@@ -545,24 +576,48 @@ impl std::fmt::Debug for TestClientBuilder {
 impl TestClientBuilder {
     /// The protocol era: `Era::Handshake(version)` runs `initialize` at that version (the
     /// default is 2025-11-25); `Era::Modern` sends the 2026-07-28 envelope on every request.
+    ///
+    /// See [`TestClientBuilder`] for an example.
     pub fn era(mut self, era: Era) -> Self {
         self.era = era;
         self
     }
 
     /// The capabilities to declare, instead of the ones derived from the responders.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::protocol::{ClientCapabilities, Implementation};
+    /// use mcp_core::Router;
+    /// use mcp_testing::TestClient;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), mcp_testing::TestError> {
+    /// // A client that declares nothing, whatever responders it has.
+    /// let client = TestClient::builder(Router::new())
+    ///     .capabilities(ClientCapabilities::default())
+    ///     .client_info(Implementation::new("my-ide", "2.1.0"))
+    ///     .connect()
+    ///     .await?;
+    /// assert!(client.capabilities().sampling.is_none());
+    /// # Ok(()) }
+    /// ```
     pub fn capabilities(mut self, capabilities: ClientCapabilities) -> Self {
         self.capabilities = Some(capabilities);
         self
     }
 
     /// The `clientInfo` to send (default: `mcp-testing` and this crate's version).
+    ///
+    /// See [`TestClientBuilder::capabilities`] for an example.
     pub fn client_info(mut self, info: Implementation) -> Self {
         self.client_info = info;
         self
     }
 
     /// Answers `elicitation/create` with `responder`, in both eras.
+    ///
+    /// See [`TestClientBuilder`] and the [crate-level example](crate) for an example.
     pub fn on_elicit<F>(mut self, responder: F) -> Self
     where
         F: Fn(ElicitRequest) -> ElicitResult + Send + Sync + 'static,
@@ -572,6 +627,31 @@ impl TestClientBuilder {
     }
 
     /// Answers `sampling/createMessage` with `responder`, in both eras.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::protocol::{CreateMessageParams, SamplingMessage};
+    /// use mcp_core::{Context, Router, ToolError};
+    /// use mcp_testing::{reply, TestClient, ERAS};
+    ///
+    /// async fn capital(ctx: Context) -> Result<String, ToolError> {
+    ///     let params = CreateMessageParams::new(vec![SamplingMessage::user("Capital of France?")], 50);
+    ///     Ok(ctx.sample("capital", params).await?.text().unwrap_or_default().to_owned())
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), mcp_testing::TestError> {
+    /// for era in ERAS {
+    ///     let client = TestClient::builder(Router::new().tool_fn("capital", capital))
+    ///         .era(era)
+    ///         .on_sample(|_params| reply::sampled("Paris"))
+    ///         .connect()
+    ///         .await?;
+    ///     client.call("capital", ()).await.expect_text("Paris");
+    ///     assert_eq!(client.server_requests()[0].method, "sampling/createMessage");
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn on_sample<F>(mut self, responder: F) -> Self
     where
         F: Fn(CreateMessageParams) -> CreateMessageResult + Send + Sync + 'static,
@@ -581,6 +661,28 @@ impl TestClientBuilder {
     }
 
     /// Answers `roots/list` with these roots, in both eras.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::{Context, Router, ToolError};
+    /// use mcp_testing::{reply, TestClient};
+    ///
+    /// async fn roots(ctx: Context) -> Result<String, ToolError> {
+    ///     Ok(ctx.list_roots("roots").await?.roots.into_iter().map(|r| r.uri).collect::<Vec<_>>().join(","))
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), mcp_testing::TestError> {
+    /// let client = TestClient::builder(Router::new().tool_fn("roots", roots))
+    ///     .roots(vec![reply::root("file:///src", "sources")])
+    ///     .connect()
+    ///     .await?;
+    /// client.call("roots", ()).await.expect_text("file:///src");
+    /// // Later the user opens another folder:
+    /// client.set_roots(vec![reply::root("file:///src", "sources"), reply::root("file:///docs", "docs")])?;
+    /// client.call("roots", ()).await.expect_text("file:///src,file:///docs");
+    /// # Ok(()) }
+    /// ```
     pub fn roots(self, roots: Vec<Root>) -> Self {
         *lock(&self.responders.roots) = Some(roots);
         self
@@ -589,12 +691,40 @@ impl TestClientBuilder {
     /// The least severe log level to receive: `logging/setLevel` after the handshake, or the
     /// envelope's `logLevel` on every 2026-07-28 request. Without it a handshake-era session
     /// receives every level and a 2026-07-28 request none.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::protocol::LoggingLevel;
+    /// use mcp_core::{Context, Router};
+    /// use mcp_testing::{Era, TestClient};
+    ///
+    /// async fn work(ctx: Context) -> &'static str {
+    ///     ctx.log(LoggingLevel::Debug, None, "details").await;
+    ///     ctx.log(LoggingLevel::Warning, None, "careful").await;
+    ///     "done"
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), mcp_testing::TestError> {
+    /// let client = TestClient::builder(Router::new().tool_fn("work", work))
+    ///     .era(Era::Modern)
+    ///     .log_level(LoggingLevel::Warning)
+    ///     .connect()
+    ///     .await?;
+    /// client.call_tool("work", ()).await?;
+    /// let logs = client.logs();
+    /// assert_eq!(logs.len(), 1);
+    /// assert_eq!(logs[0].data, "careful");
+    /// # Ok(()) }
+    /// ```
     pub fn log_level(mut self, level: LoggingLevel) -> Self {
         self.log_level = Some(level);
         self
     }
 
     /// How long any one request may take (default [`DEFAULT_TIMEOUT`]).
+    ///
+    /// See [`DEFAULT_TIMEOUT`] for an example.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
@@ -633,6 +763,8 @@ impl TestClientBuilder {
 
     /// How many `input_required` retries one 2026-07-28 request may take (default
     /// [`DEFAULT_MAX_INPUT_ROUNDS`]).
+    ///
+    /// See [`DEFAULT_MAX_INPUT_ROUNDS`] for an example.
     pub fn max_input_rounds(mut self, rounds: usize) -> Self {
         self.max_rounds = rounds;
         self
@@ -642,6 +774,8 @@ impl TestClientBuilder {
     /// `notifications/initialized`.
     ///
     /// Must be called inside a Tokio runtime.
+    ///
+    /// See [`TestClientBuilder`] for an example.
     pub async fn connect(self) -> Result<TestClient, TestError> {
         let (unsolicited, rx) = mpsc::channel::<Outgoing>(CHANNEL);
         let connection = Connection::new(&self.server, unsolicited);
@@ -730,11 +864,15 @@ pub struct TestClient {
 
 impl TestClient {
     /// A handshake-era client (2025-11-25, `initialize` done) with no responders.
+    ///
+    /// See [`TestClient`] for an example.
     pub async fn new(server: impl Into<Server>) -> Result<TestClient, TestError> {
         Self::builder(server).connect().await
     }
 
     /// A builder, for the era, capabilities and responders.
+    ///
+    /// See [`TestClientBuilder`] for an example.
     pub fn builder(server: impl Into<Server>) -> TestClientBuilder {
         TestClientBuilder {
             server: server.into(),
@@ -750,21 +888,56 @@ impl TestClient {
     }
 
     /// The era, with the negotiated version in the handshake era.
+    ///
+    /// See [`TestClientBuilder`] for an example.
     pub fn era(&self) -> Era {
         self.inner.era
     }
 
     /// The `initialize` result (handshake era).
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::Router;
+    /// use mcp_testing::{Era, TestClient};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), mcp_testing::TestError> {
+    /// let router: Router = Router::new().instructions("Use the search tool first.");
+    /// let client = TestClient::new(router).await?;
+    /// let init = client.initialize_result().expect("the handshake era initializes");
+    /// assert_eq!(init.instructions.as_deref(), Some("Use the search tool first."));
+    /// assert!(client.era().version() >= mcp_core::protocol::ProtocolVersion::V2025_06_18);
+    ///
+    /// let modern = TestClient::builder(Router::new()).era(Era::Modern).connect().await?;
+    /// assert!(modern.initialize_result().is_none());
+    /// # Ok(()) }
+    /// ```
     pub fn initialize_result(&self) -> Option<&InitializeResult> {
         self.inner.initialize.as_ref()
     }
 
     /// The capabilities this client declares.
+    ///
+    /// See [`TestClientBuilder::capabilities`] for an example.
     pub fn capabilities(&self) -> &ClientCapabilities {
         &self.inner.capabilities
     }
 
     /// The underlying connection, for poking at the runtime directly.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::Router;
+    /// use mcp_testing::TestClient;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), mcp_testing::TestError> {
+    /// let client = TestClient::new(Router::new()).await?;
+    /// assert!(!client.connection().is_modern());
+    /// assert!(client.connection().handshake_version().is_some());
+    /// # Ok(()) }
+    /// ```
     pub fn connection(&self) -> &Arc<Connection> {
         &self.inner.connection
     }
@@ -772,11 +945,32 @@ impl TestClient {
     // ----- tools -----
 
     /// Every tool, following `nextCursor` until the last page (with a loop guard).
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::{Router, ToolDef};
+    /// use mcp_testing::TestClient;
+    ///
+    /// async fn ping() -> &'static str { "pong" }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), mcp_testing::TestError> {
+    /// let client = TestClient::new(Router::new().tool(ToolDef::new("ping", ping).description("Pings"))).await?;
+    /// let tools = client.list_tools().await?;
+    /// assert_eq!(tools[0].description.as_deref(), Some("Pings"));
+    ///
+    /// let page = client.list_tools_page(None).await?;
+    /// assert_eq!(page.tools.len(), 1);
+    /// assert!(page.next_cursor.is_none());
+    /// # Ok(()) }
+    /// ```
     pub async fn list_tools(&self) -> Result<Vec<Tool>, TestError> {
         self.list_all("tools/list", "tools").await
     }
 
     /// One page of `tools/list`.
+    ///
+    /// See [`TestClient::list_tools`] for an example.
     pub async fn list_tools_page(
         &self,
         cursor: Option<&str>,
@@ -789,6 +983,8 @@ impl TestClient {
     ///
     /// A tool's own failure is `Ok` with `is_error: Some(true)`; a JSON-RPC error (unknown
     /// tool, malformed request, missing capability) is `Err(TestError::Rpc(..))`.
+    ///
+    /// See [`TestClient`] for an example.
     pub async fn call_tool(
         &self,
         name: &str,
@@ -799,6 +995,29 @@ impl TestClient {
     }
 
     /// Calls a tool with per-request options (progress token, log level, …).
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::protocol::ProgressToken;
+    /// use mcp_core::{Context, Router};
+    /// use mcp_testing::{RequestOptions, TestClient};
+    ///
+    /// async fn index(ctx: Context) -> &'static str {
+    ///     for i in 1..=3 {
+    ///         ctx.progress(i as f64, Some(3.0), None).await;
+    ///     }
+    ///     "indexed"
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), mcp_testing::TestError> {
+    /// let client = TestClient::new(Router::new().tool_fn("index", index)).await?;
+    /// let opts = RequestOptions::new().progress_token(ProgressToken::String("p1".into()));
+    /// client.call_tool_with("index", (), opts).await?;
+    /// let progress = client.progress();
+    /// assert_eq!(progress.iter().map(|p| p.progress).collect::<Vec<_>>(), [1.0, 2.0, 3.0]);
+    /// # Ok(()) }
+    /// ```
     pub async fn call_tool_with(
         &self,
         name: &str,
@@ -813,6 +1032,23 @@ impl TestClient {
     /// Calls a tool and deserializes its `structuredContent`. A failed call is
     /// [`TestError::ToolFailed`]; a missing or mismatched `structuredContent` is
     /// [`TestError::UnexpectedResult`] with the text the tool returned.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::{Json, Router, ToolDef};
+    /// use mcp_testing::TestClient;
+    ///
+    /// #[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema, PartialEq, Debug)]
+    /// struct Stats { files: u32 }
+    /// async fn stats() -> Json<Stats> { Json(Stats { files: 12 }) }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), mcp_testing::TestError> {
+    /// let client = TestClient::new(Router::new().tool(ToolDef::new("stats", stats))).await?;
+    /// let stats: Stats = client.call_json("stats", ()).await?;
+    /// assert_eq!(stats, Stats { files: 12 });
+    /// # Ok(()) }
+    /// ```
     pub async fn call_json<T: DeserializeOwned>(
         &self,
         name: &str,
@@ -846,6 +1082,8 @@ impl TestClient {
     /// Starts a tool call without waiting for it, to cancel it or to run calls concurrently.
     ///
     /// Must be called inside a Tokio runtime.
+    ///
+    /// See [`PendingRequest`] for an example.
     pub fn start_call_tool(
         &self,
         name: &str,
@@ -859,17 +1097,44 @@ impl TestClient {
     // ----- resources, prompts, completions -----
 
     /// Every resource, across pages.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::{Args, ResourceDef, Router, TemplateDef};
+    /// use mcp_testing::TestClient;
+    ///
+    /// #[derive(serde::Deserialize, schemars::JsonSchema)]
+    /// struct Id { id: String }
+    /// async fn motd() -> String { "Hello!".into() }
+    /// async fn user(Args(u): Args<Id>) -> String { format!("user {}", u.id) }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), mcp_testing::TestError> {
+    /// let router = Router::new()
+    ///     .resource(ResourceDef::new("motd://today", "motd", motd))
+    ///     .resource_template(TemplateDef::new("users://{id}", "user", user));
+    /// let client = TestClient::new(router).await?;
+    /// assert_eq!(client.list_resources().await?[0].uri, "motd://today");
+    /// assert_eq!(client.list_resource_templates().await?[0].uri_template, "users://{id}");
+    /// let read = client.read_resource("users://7").await?;
+    /// assert_eq!(read.contents[0].as_text(), Some("user 7"));
+    /// # Ok(()) }
+    /// ```
     pub async fn list_resources(&self) -> Result<Vec<Resource>, TestError> {
         self.list_all("resources/list", "resources").await
     }
 
     /// Every resource template, across pages.
+    ///
+    /// See [`TestClient::list_resources`] for an example.
     pub async fn list_resource_templates(&self) -> Result<Vec<ResourceTemplate>, TestError> {
         self.list_all("resources/templates/list", "resourceTemplates")
             .await
     }
 
     /// Reads a resource (static or matching a template).
+    ///
+    /// See [`TestClient::list_resources`] for an example.
     pub async fn read_resource(&self, uri: &str) -> Result<ReadResourceResult, TestError> {
         let result = self
             .request("resources/read", json!({ "uri": uri }))
@@ -878,11 +1143,31 @@ impl TestClient {
     }
 
     /// Every prompt, across pages.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::{Args, PromptDef, Router};
+    /// use mcp_testing::TestClient;
+    ///
+    /// #[derive(serde::Deserialize, schemars::JsonSchema)]
+    /// struct Topic { topic: String }
+    /// async fn haiku(Args(t): Args<Topic>) -> String { format!("Write a haiku about {}.", t.topic) }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), mcp_testing::TestError> {
+    /// let client = TestClient::new(Router::new().prompt(PromptDef::new("haiku", haiku))).await?;
+    /// assert_eq!(client.list_prompts().await?[0].name, "haiku");
+    /// let prompt = client.get_prompt("haiku", serde_json::json!({"topic": "rain"})).await?;
+    /// assert_eq!(prompt.messages.len(), 1);
+    /// # Ok(()) }
+    /// ```
     pub async fn list_prompts(&self) -> Result<Vec<Prompt>, TestError> {
         self.list_all("prompts/list", "prompts").await
     }
 
     /// Gets a prompt. `arguments` must serialize to a JSON object of strings, or to `null`.
+    ///
+    /// See [`TestClient::list_prompts`] for an example.
     pub async fn get_prompt(
         &self,
         name: &str,
@@ -898,6 +1183,30 @@ impl TestClient {
     }
 
     /// Completes `argument` of a prompt or resource template, given what was typed so far.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::router::Completing;
+    /// use mcp_core::{Args, CompletionDef, PromptDef, Router};
+    /// use mcp_testing::{prompt_ref, TestClient};
+    ///
+    /// #[derive(serde::Deserialize, schemars::JsonSchema)]
+    /// struct Lang { lang: String }
+    /// async fn greet(Args(l): Args<Lang>) -> String { format!("Say hi in {}", l.lang) }
+    /// async fn langs(c: Completing) -> Vec<String> {
+    ///     ["rust", "ruby", "python"].iter().filter(|l| l.starts_with(&c.value)).map(|l| l.to_string()).collect()
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), mcp_testing::TestError> {
+    /// let router = Router::new()
+    ///     .prompt(PromptDef::new("greet", greet))
+    ///     .completion(CompletionDef::prompt("greet", "lang", langs));
+    /// let client = TestClient::new(router).await?;
+    /// let completion = client.complete(prompt_ref("greet"), "lang", "r").await?;
+    /// assert_eq!(completion.values, ["rust", "ruby"]);
+    /// # Ok(()) }
+    /// ```
     pub async fn complete(
         &self,
         reference: CompletionReference,
@@ -919,12 +1228,44 @@ impl TestClient {
 
     /// Sends any request the way the typed methods do — with the 2026-07-28 envelope in that
     /// era, answering `input_required` — and returns the raw result.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::Router;
+    /// use mcp_testing::TestClient;
+    /// use serde_json::json;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), mcp_testing::TestError> {
+    /// let client = TestClient::new(Router::new()).await?;
+    /// let listed = client.request("tools/list", json!({})).await?;
+    /// assert_eq!(listed["tools"], json!([]));
+    /// let err = client.request("no/such/method", json!({})).await.unwrap_err();
+    /// assert_eq!(err.code().map(|c| c.0), Some(-32601));
+    /// # Ok(()) }
+    /// ```
     pub async fn request(&self, method: &str, params: Value) -> Result<Value, TestError> {
         self.request_with(method, params, RequestOptions::new())
             .await
     }
 
     /// [`request`](Self::request) with per-request options.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::Router;
+    /// use mcp_testing::{Era, RequestOptions, TestClient};
+    /// use serde_json::json;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), mcp_testing::TestError> {
+    /// let client = TestClient::builder(Router::new()).era(Era::Modern).connect().await?;
+    /// // Override the envelope to test version negotiation.
+    /// let opts = RequestOptions::new().meta("io.modelcontextprotocol/protocolVersion", "1999-01-01");
+    /// let err = client.request_with("tools/list", json!({}), opts).await.unwrap_err();
+    /// assert_eq!(err.code().map(|c| c.0), Some(-32022));
+    /// # Ok(()) }
+    /// ```
     pub async fn request_with(
         &self,
         method: &str,
@@ -937,6 +1278,21 @@ impl TestClient {
     /// Sends a request exactly as given: no envelope, no progress token, no `input_required`
     /// handling (`null` params are left out). Server→client requests are still answered and
     /// notifications still captured.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::Router;
+    /// use mcp_testing::{Era, TestClient};
+    /// use serde_json::json;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), mcp_testing::TestError> {
+    /// let client = TestClient::builder(Router::new()).era(Era::Modern).connect().await?;
+    /// // Exactly these params: no envelope is added, so the server rejects the request.
+    /// let err = client.request_raw("tools/list", json!({})).await.unwrap_err();
+    /// assert_eq!(err.code().map(|c| c.0), Some(-32602));
+    /// # Ok(()) }
+    /// ```
     pub async fn request_raw(&self, method: &str, params: Value) -> Result<Value, TestError> {
         self.inner.request_raw(method, params).await
     }
@@ -944,6 +1300,23 @@ impl TestClient {
     /// Starts any request without waiting for it.
     ///
     /// Must be called inside a Tokio runtime.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::{Router};
+    /// use mcp_testing::{RequestOptions, TestClient};
+    /// use serde_json::json;
+    ///
+    /// async fn ping() -> &'static str { "pong" }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), mcp_testing::TestError> {
+    /// let client = TestClient::new(Router::new().tool_fn("ping", ping)).await?;
+    /// let pending = client.start_request("tools/call", json!({"name": "ping", "arguments": {}}), RequestOptions::new())?;
+    /// let result = pending.response().await?;
+    /// assert_eq!(result["content"][0]["text"], "pong");
+    /// # Ok(()) }
+    /// ```
     pub fn start_request(
         &self,
         method: &str,
@@ -954,12 +1327,45 @@ impl TestClient {
     }
 
     /// Sends a notification (`null` params are left out).
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::Router;
+    /// use mcp_testing::TestClient;
+    /// use serde_json::{json, Value};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), mcp_testing::TestError> {
+    /// let client = TestClient::new(Router::new()).await?;
+    /// // Unknown notifications are ignored, as the protocol requires.
+    /// client.notify("notifications/custom", json!({"x": 1}))?;
+    /// client.notify("notifications/initialized", Value::Null)?;
+    /// assert!(client.request("ping", json!({})).await.is_ok());
+    /// # Ok(()) }
+    /// ```
     pub fn notify(&self, method: &str, params: Value) -> Result<(), TestError> {
         self.inner
             .notify(method, (!params.is_null()).then_some(params))
     }
 
     /// Sends `notifications/cancelled` for a request id (both eras).
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::Router;
+    /// use mcp_testing::{RequestOptions, TestClient};
+    ///
+    /// async fn forever() -> &'static str { std::future::pending().await }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), mcp_testing::TestError> {
+    /// let client = TestClient::new(Router::new().tool_fn("forever", forever)).await?;
+    /// let pending = client.start_call_tool("forever", (), RequestOptions::new())?;
+    /// # tokio::task::yield_now().await;
+    /// client.cancel(&pending.id())?;
+    /// assert!(pending.response().await.unwrap_err().is_no_response());
+    /// # Ok(()) }
+    /// ```
     pub fn cancel(&self, id: &RequestId) -> Result<(), TestError> {
         self.notify(
             "notifications/cancelled",
@@ -971,6 +1377,27 @@ impl TestClient {
 
     /// Changes the least severe log level to receive: `logging/setLevel` in the handshake era,
     /// the envelope's `logLevel` of later requests in 2026-07-28.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::protocol::LoggingLevel;
+    /// use mcp_core::{Context, Router};
+    /// use mcp_testing::TestClient;
+    ///
+    /// async fn work(ctx: Context) -> &'static str {
+    ///     ctx.log(LoggingLevel::Info, None, "working").await;
+    ///     ctx.log(LoggingLevel::Error, None, "failed a step").await;
+    ///     "done"
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), mcp_testing::TestError> {
+    /// let client = TestClient::new(Router::new().tool_fn("work", work)).await?;
+    /// client.set_log_level(LoggingLevel::Error).await?;
+    /// client.call_tool("work", ()).await?;
+    /// assert_eq!(client.logs().iter().map(|l| l.data.clone()).collect::<Vec<_>>(), ["failed a step"]);
+    /// # Ok(()) }
+    /// ```
     pub async fn set_log_level(&self, level: LoggingLevel) -> Result<(), TestError> {
         if !self.inner.era.is_modern() {
             self.request("logging/setLevel", json!({ "level": level }))
@@ -982,6 +1409,8 @@ impl TestClient {
 
     /// Replaces the roots `roots/list` answers with; in the handshake era also sends
     /// `notifications/roots/list_changed`.
+    ///
+    /// See [`TestClientBuilder::roots`] for an example.
     pub fn set_roots(&self, roots: Vec<Root>) -> Result<(), TestError> {
         *lock(&self.inner.responders.roots) = Some(roots);
         if !self.inner.era.is_modern() {
@@ -992,6 +1421,25 @@ impl TestClient {
 
     /// Makes the rest of this connection's requests as `identity` (`None`: anonymous), like
     /// [`TestClientBuilder::identity`] does from the start.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::identity::Identity;
+    /// use mcp_core::{Router, ToolDef};
+    /// use mcp_testing::TestClient;
+    ///
+    /// async fn drop_table() -> &'static str { "dropped" }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), mcp_testing::TestError> {
+    /// let router = Router::new().tool(ToolDef::new("drop_table", drop_table).scopes(["db:admin"]));
+    /// let client = TestClient::new(router).await?;
+    /// client.set_identity(Some(Identity::new("bob").with_scopes(["db:read"])));
+    /// client.call("drop_table", ()).await.expect_error_code(mcp_core::jsonrpc::ErrorCode::FORBIDDEN);
+    /// client.set_identity(Some(Identity::new("alice").with_scopes(["db:admin"])));
+    /// client.call("drop_table", ()).await.expect_text("dropped");
+    /// # Ok(()) }
+    /// ```
     pub fn set_identity(&self, identity: Option<Identity>) {
         self.inner.connection.set_default_identity(identity);
     }
@@ -1000,11 +1448,33 @@ impl TestClient {
 
     /// Every notification received so far (whole JSON-RPC messages), in arrival order:
     /// progress, logs, list changes, ….
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::{Context, Router};
+    /// use mcp_testing::TestClient;
+    ///
+    /// async fn work(ctx: Context) -> &'static str {
+    ///     ctx.log_info("step 1").await;
+    ///     "done"
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), mcp_testing::TestError> {
+    /// let client = TestClient::new(Router::new().tool_fn("work", work)).await?;
+    /// client.call_tool("work", ()).await?;
+    /// assert_eq!(client.notifications()[0]["method"], "notifications/message");
+    /// assert_eq!(client.take_notifications().len(), 1);
+    /// assert!(client.notifications().is_empty());
+    /// # Ok(()) }
+    /// ```
     pub fn notifications(&self) -> Vec<Value> {
         self.inner.capture.notifications()
     }
 
     /// Returns the notifications received so far and forgets them.
+    ///
+    /// See [`TestClient::notifications`] for an example.
     pub fn take_notifications(&self) -> Vec<Value> {
         self.inner.capture.take_notifications()
     }
@@ -1046,22 +1516,46 @@ impl TestClient {
     }
 
     /// The `notifications/progress` params received so far, in order.
+    ///
+    /// See [`TestClient::call_tool_with`] for an example.
     pub fn progress(&self) -> Vec<ProgressParams> {
         self.params_of("notifications/progress")
     }
 
     /// The `notifications/message` (log) params received so far, in order.
+    ///
+    /// See [`TestClientBuilder::log_level`] for an example.
     pub fn logs(&self) -> Vec<LoggingMessageParams> {
         self.params_of("notifications/message")
     }
 
     /// The questions the server asked so far, in order, in either era.
+    ///
+    /// See [`TestClientBuilder::on_sample`] for an example.
     pub fn server_requests(&self) -> Vec<ServerRequest> {
         self.inner.capture.server_requests()
     }
 
     /// Waits until at least `count` notifications with `method` have been received, then
     /// returns all of them; gives up after the client's timeout.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::{Router, Server, ToolDef};
+    /// use mcp_testing::TestClient;
+    ///
+    /// async fn ping() -> &'static str { "pong" }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), mcp_testing::TestError> {
+    /// let server = Server::new(Router::new());
+    /// let client = TestClient::new(server.clone()).await?;
+    /// // The catalogue changes while the client is connected:
+    /// server.handle().add_tool(ToolDef::new("ping", ping));
+    /// let changed = client.wait_for_notifications("notifications/tools/list_changed", 1).await?;
+    /// assert_eq!(changed.len(), 1);
+    /// # Ok(()) }
+    /// ```
     pub async fn wait_for_notifications(
         &self,
         method: &str,
@@ -1079,6 +1573,18 @@ impl TestClient {
     }
 
     /// Closes the connection and waits (up to the timeout) for in-flight requests to end.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::Router;
+    /// use mcp_testing::TestClient;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), mcp_testing::TestError> {
+    /// let client = TestClient::new(Router::new()).await?;
+    /// client.close().await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn close(&self) -> Result<(), TestError> {
         self.inner.connection.close();
         tokio::time::timeout(self.inner.timeout, self.inner.connection.wait())

@@ -91,6 +91,17 @@ pub enum TestError {
 
 impl TestError {
     /// The JSON-RPC error, when the server answered with one.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::jsonrpc::{ErrorCode, ErrorObject};
+    /// use mcp_testing::TestError;
+    ///
+    /// let err = TestError::Rpc(ErrorObject::new(ErrorCode::INVALID_PARAMS, "unknown tool"));
+    /// assert_eq!(err.rpc().map(|e| e.message.as_str()), Some("unknown tool"));
+    /// assert_eq!(err.code(), Some(ErrorCode::INVALID_PARAMS));
+    /// assert!(!err.is_no_response());
+    /// ```
     pub fn rpc(&self) -> Option<&ErrorObject> {
         match self {
             TestError::Rpc(e) => Some(e),
@@ -113,6 +124,8 @@ impl TestError {
     }
 
     /// The JSON-RPC error code, when the server answered with an error.
+    ///
+    /// See [`TestError::rpc`] for an example.
     pub fn code(&self) -> Option<ErrorCode> {
         self.rpc().map(|e| e.code)
     }
@@ -129,6 +142,8 @@ impl TestError {
     }
 
     /// Whether the server dropped the request without answering (what a cancelled request does).
+    ///
+    /// See [`PendingRequest`](crate::PendingRequest) for an example.
     pub fn is_no_response(&self) -> bool {
         matches!(self, TestError::NoResponse { .. })
     }

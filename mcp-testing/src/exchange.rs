@@ -72,27 +72,53 @@ pub struct Exchange {
 
 impl Exchange {
     /// The era the request was made in.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::Router;
+    /// use mcp_testing::TestClient;
+    /// use serde_json::json;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), mcp_testing::TestError> {
+    /// let client = TestClient::new(Router::new()).await?;
+    /// let exchange = client.exchange("tools/list", json!({})).await;
+    /// assert_eq!(exchange.era(), client.era());
+    /// assert_eq!(exchange.request()["method"], "tools/list");
+    /// assert_eq!(exchange.response().unwrap()["tools"], json!([]));
+    /// assert_eq!(exchange.expect_ok()["tools"], json!([]));
+    /// assert!(exchange.into_response().is_ok());
+    /// # Ok(()) }
+    /// ```
     pub fn era(&self) -> Era {
         self.era
     }
 
     /// The request as the test asked for it: `{"method", "params"}` without the 2026-07-28
     /// `_meta` envelope the client adds.
+    ///
+    /// See [`Exchange::era`] for an example.
     pub fn request(&self) -> &Value {
         &self.request
     }
 
     /// The raw result, or why there was none.
+    ///
+    /// See [`Exchange::era`] for an example.
     pub fn response(&self) -> Result<&Value, &TestError> {
         self.response.as_ref()
     }
 
     /// The raw result, or why there was none, by value.
+    ///
+    /// See [`Exchange::era`] for an example.
     pub fn into_response(self) -> Result<Value, TestError> {
         self.response
     }
 
     /// Expects a result (not a JSON-RPC error) and returns it.
+    ///
+    /// See [`Exchange::era`] for an example.
     #[track_caller]
     pub fn expect_ok(&self) -> Value {
         match &self.response {
@@ -103,6 +129,8 @@ impl Exchange {
 
     /// Expects a JSON-RPC error with `code` and returns it (its `data` holds the details, such
     /// as `requiredScopes` for [`ErrorCode::FORBIDDEN`]).
+    ///
+    /// See [`Exchange`] for an example.
     #[track_caller]
     pub fn expect_error_code(&self, code: ErrorCode) -> ErrorObject {
         let expected = format!("expected a JSON-RPC error with code {code}");
@@ -115,12 +143,32 @@ impl Exchange {
     }
 
     /// Expects a tool result (successful or not) and returns it.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::{Router, ToolError};
+    /// use mcp_testing::TestClient;
+    ///
+    /// async fn flaky() -> Result<String, ToolError> { Err(ToolError::new("try again later")) }
+    /// async fn hello() -> &'static str { "hello, world" }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), mcp_testing::TestError> {
+    /// let client = TestClient::new(Router::new().tool_fn("flaky", flaky).tool_fn("hello", hello)).await?;
+    /// let result = client.call("flaky", ()).await.expect_tool_result();
+    /// assert!(result.is_error());
+    /// client.call("hello", ()).await.expect_success();
+    /// client.call("hello", ()).await.expect_text_contains("world");
+    /// # Ok(()) }
+    /// ```
     #[track_caller]
     pub fn expect_tool_result(&self) -> CallToolResult {
         self.tool_result("expected a tool result")
     }
 
     /// Expects a successful tool result (no `isError`) and returns it.
+    ///
+    /// See [`Exchange::expect_tool_result`] for an example.
     #[track_caller]
     pub fn expect_success(&self) -> CallToolResult {
         let result = self.tool_result("expected a successful tool result");
@@ -135,6 +183,8 @@ impl Exchange {
 
     /// Expects a successful tool result whose text blocks, joined with newlines, are exactly
     /// `expected`.
+    ///
+    /// See [`Exchange`] for an example.
     #[track_caller]
     pub fn expect_text(&self, expected: &str) -> CallToolResult {
         let what = format!("expected the text {expected:?}");
@@ -150,6 +200,8 @@ impl Exchange {
     }
 
     /// Expects a successful tool result whose text contains `part`.
+    ///
+    /// See [`Exchange::expect_tool_result`] for an example.
     #[track_caller]
     pub fn expect_text_contains(&self, part: &str) -> CallToolResult {
         let what = format!("expected a text containing {part:?}");
@@ -166,6 +218,8 @@ impl Exchange {
 
     /// Expects a tool result with `isError: true` (a tool's own failure, or arguments that do
     /// not fit its schema) and returns it.
+    ///
+    /// See [`Exchange`] for an example.
     #[track_caller]
     pub fn expect_is_error(&self) -> CallToolResult {
         let what = "expected a tool result with isError: true";
@@ -177,6 +231,25 @@ impl Exchange {
     }
 
     /// Expects a successful tool result whose `structuredContent` deserializes into `T`.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::{Json, Router, ToolDef};
+    /// use mcp_testing::TestClient;
+    /// use serde_json::json;
+    ///
+    /// #[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema, PartialEq, Debug)]
+    /// struct Sum { total: i64 }
+    /// async fn sum() -> Json<Sum> { Json(Sum { total: 5 }) }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), mcp_testing::TestError> {
+    /// let client = TestClient::new(Router::new().tool(ToolDef::new("sum", sum))).await?;
+    /// let sum: Sum = client.call("sum", ()).await.expect_json();
+    /// assert_eq!(sum, Sum { total: 5 });
+    /// client.call("sum", ()).await.expect_structured(json!({"total": 5}));
+    /// # Ok(()) }
+    /// ```
     #[track_caller]
     pub fn expect_json<T: DeserializeOwned>(&self) -> T {
         let what = format!(
@@ -197,6 +270,8 @@ impl Exchange {
     }
 
     /// Expects a successful tool result whose `structuredContent` equals `expected`.
+    ///
+    /// See [`Exchange::expect_json`] for an example.
     #[track_caller]
     pub fn expect_structured(&self, expected: impl Serialize) -> CallToolResult {
         let expected = serde_json::to_value(expected).unwrap_or(Value::Null);
@@ -272,11 +347,32 @@ impl TestClient {
     /// Calls a tool for asserting on: the [`Exchange`] keeps the request with the response,
     /// so `expect_text`, `expect_is_error`, `expect_error_code`, … can show both when they
     /// fail. `arguments` must serialize to a JSON object, or to `null` for none.
+    ///
+    /// See [`Exchange`] for an example.
     pub async fn call(&self, name: &str, arguments: impl Serialize) -> Exchange {
         self.call_with(name, arguments, RequestOptions::new()).await
     }
 
     /// [`call`](Self::call) with per-request options (identity, progress token, …).
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::identity::Identity;
+    /// use mcp_core::{Context, Router};
+    /// use mcp_testing::{RequestOptions, TestClient};
+    ///
+    /// async fn whoami(ctx: Context) -> String {
+    ///     ctx.identity().map(|i| i.subject.clone()).unwrap_or_else(|| "anonymous".into())
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), mcp_testing::TestError> {
+    /// let client = TestClient::new(Router::new().tool_fn("whoami", whoami)).await?;
+    /// client.call("whoami", ()).await.expect_text("anonymous");
+    /// let as_alice = RequestOptions::new().identity(Identity::new("alice"));
+    /// client.call_with("whoami", (), as_alice).await.expect_text("alice");
+    /// # Ok(()) }
+    /// ```
     pub async fn call_with(
         &self,
         name: &str,
@@ -295,12 +391,31 @@ impl TestClient {
     }
 
     /// Sends any request the way [`request`](Self::request) does, for asserting on.
+    ///
+    /// See [`Exchange::era`] for an example.
     pub async fn exchange(&self, method: &str, params: Value) -> Exchange {
         self.exchange_with(method, params, RequestOptions::new())
             .await
     }
 
     /// [`exchange`](Self::exchange) with per-request options.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::Router;
+    /// use mcp_testing::{Era, RequestOptions, TestClient};
+    /// use serde_json::json;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), mcp_testing::TestError> {
+    /// let client = TestClient::builder(Router::new()).era(Era::Modern).connect().await?;
+    /// let opts = RequestOptions::new().meta("io.modelcontextprotocol/protocolVersion", "1999-01-01");
+    /// client
+    ///     .exchange_with("tools/list", json!({}), opts)
+    ///     .await
+    ///     .expect_error_code(mcp_core::jsonrpc::ErrorCode::UNSUPPORTED_VERSION);
+    /// # Ok(()) }
+    /// ```
     pub async fn exchange_with(
         &self,
         method: &str,

@@ -102,6 +102,8 @@ pub const ERAS: [Era; 2] = [
 ];
 
 /// Reading tool results in tests.
+///
+/// See [`CallToolResultExt::text_content`] for an example.
 pub trait CallToolResultExt {
     /// Every text block, joined with newlines.
     ///

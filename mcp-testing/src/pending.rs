@@ -75,6 +75,26 @@ impl<T> PendingRequest<T> {
 
     /// The id of the request now on the wire (a 2026-07-28 retry after `input_required` has
     /// a new one).
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::Router;
+    /// use mcp_testing::{RequestOptions, TestClient};
+    ///
+    /// async fn forever() -> &'static str { std::future::pending().await }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), mcp_testing::TestError> {
+    /// let client = TestClient::new(Router::new().tool_fn("forever", forever)).await?;
+    /// let call = client.start_call_tool("forever", (), RequestOptions::new())?;
+    /// println!("request {} is on the wire", call.id());
+    /// assert!(!call.is_finished());
+    /// // The client went away: the transport cancels it on the server.
+    /// # tokio::task::yield_now().await;
+    /// assert!(call.cancel_on_server());
+    /// assert!(call.response().await.unwrap_err().is_no_response());
+    /// # Ok(()) }
+    /// ```
     pub fn id(&self) -> RequestId {
         self.current
             .lock()
@@ -83,6 +103,8 @@ impl<T> PendingRequest<T> {
     }
 
     /// Cancels it the way a client does: `notifications/cancelled` with its id (both eras).
+    ///
+    /// See [`PendingRequest`] for an example.
     pub fn cancel(&self) -> Result<(), TestError> {
         self.inner.notify(
             "notifications/cancelled",
@@ -92,11 +114,15 @@ impl<T> PendingRequest<T> {
 
     /// Cancels it directly on the connection ([`Connection::cancel`](mcp_core::Connection::cancel)),
     /// as a transport does when its client goes away; returns whether it was in flight.
+    ///
+    /// See [`PendingRequest::id`] for an example.
     pub fn cancel_on_server(&self) -> bool {
         self.inner.connection.cancel(&self.id())
     }
 
     /// Whether the response (or the end of the request) has arrived.
+    ///
+    /// See [`PendingRequest::id`] for an example.
     pub fn is_finished(&self) -> bool {
         self.task.as_ref().is_none_or(JoinHandle::is_finished)
     }
@@ -105,6 +131,8 @@ impl<T> PendingRequest<T> {
 impl<T: DeserializeOwned> PendingRequest<T> {
     /// Waits for the response. A cancelled request ends in [`TestError::NoResponse`]. A panic
     /// in a scripted responder is resumed here, so assertions inside responders fail the test.
+    ///
+    /// See [`PendingRequest`] for an example.
     pub async fn response(mut self) -> Result<T, TestError> {
         let Some(task) = self.task.take() else {
             return Err(TestError::NoResponse {

@@ -16,6 +16,8 @@ use serde_json::Value;
 
 /// The user submitted the form with `content` (a JSON object; anything else is sent as no
 /// content).
+///
+/// See the [crate-level example](crate) for an example.
 pub fn accept(content: Value) -> ElicitResult {
     ElicitResult {
         action: ElicitAction::Accept,
@@ -28,6 +30,37 @@ pub fn accept(content: Value) -> ElicitResult {
 }
 
 /// The user declined.
+///
+/// # Examples
+/// ```
+/// use mcp_core::protocol::{ElicitAction, ElicitRequest};
+/// use mcp_core::{Context, Router, ToolError};
+/// use mcp_testing::{reply, TestClient};
+/// use serde_json::json;
+///
+/// async fn confirm(ctx: Context) -> Result<String, ToolError> {
+///     let answer = ctx.elicit("ok", ElicitRequest::form("Go ahead?", json!({"type": "object"}))).await?;
+///     Ok(match answer.action {
+///         ElicitAction::Accept => "went ahead".into(),
+///         ElicitAction::Decline => "declined".into(),
+///         ElicitAction::Cancel => "dismissed".into(),
+///     })
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), mcp_testing::TestError> {
+/// let client = TestClient::builder(Router::new().tool_fn("confirm", confirm))
+///     .on_elicit(|_| reply::decline())
+///     .connect()
+///     .await?;
+/// client.call("confirm", ()).await.expect_text("declined");
+/// let client = TestClient::builder(Router::new().tool_fn("confirm", confirm))
+///     .on_elicit(|_| reply::cancel())
+///     .connect()
+///     .await?;
+/// client.call("confirm", ()).await.expect_text("dismissed");
+/// # Ok(()) }
+/// ```
 pub fn decline() -> ElicitResult {
     ElicitResult {
         action: ElicitAction::Decline,
@@ -37,6 +70,8 @@ pub fn decline() -> ElicitResult {
 }
 
 /// The user dismissed the form.
+///
+/// See [`decline`] for an example.
 pub fn cancel() -> ElicitResult {
     ElicitResult {
         action: ElicitAction::Cancel,
@@ -47,6 +82,8 @@ pub fn cancel() -> ElicitResult {
 
 /// The model answered with `text` (role `assistant`, model `mcp-testing`, stop reason
 /// `endTurn`).
+///
+/// See [`TestClientBuilder::on_sample`](crate::TestClientBuilder::on_sample) for an example.
 pub fn sampled(text: impl Into<String>) -> CreateMessageResult {
     CreateMessageResult {
         role: Role::Assistant,

@@ -47,6 +47,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 /// Whether a change breaks existing clients.
+///
+/// See the [module example](self) for an example.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ChangeKind {
@@ -86,6 +88,8 @@ pub struct Change {
 
 impl Change {
     /// A change.
+    ///
+    /// See [`Change`] for an example.
     pub fn new(kind: ChangeKind, path: impl Into<String>, message: impl Into<String>) -> Self {
         Change {
             kind,
@@ -95,6 +99,22 @@ impl Change {
     }
 
     /// Whether it breaks existing clients.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_testing::schema_diff::classify;
+    /// use serde_json::json;
+    ///
+    /// let old = json!({"tools": [{"name": "a", "inputSchema": {"type": "object"}}]});
+    /// let new = json!({"tools": [
+    ///     {"name": "a", "inputSchema": {"type": "object"}},
+    ///     {"name": "b", "inputSchema": {"type": "object"}},
+    /// ]});
+    /// let changes = classify(&old, &new);
+    /// assert_eq!(changes.len(), 1);
+    /// assert!(!changes[0].is_breaking(), "a new tool is compatible");
+    /// assert!(classify(&new, &old)[0].is_breaking(), "a removed tool is not");
+    /// ```
     pub fn is_breaking(&self) -> bool {
         self.kind == ChangeKind::Breaking
     }
@@ -108,6 +128,8 @@ impl fmt::Display for Change {
 
 /// Every difference between two snapshots that matters to clients, in a stable order (by
 /// catalogue, then name, then place in the schema). An empty list means no change.
+///
+/// See the [module example](self) for an example.
 pub fn classify(old: &Value, new: &Value) -> Vec<Change> {
     let mut d = Differ::default();
     d.catalogue(old, new, "tools", "name", Differ::tool);

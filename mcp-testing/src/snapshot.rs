@@ -9,6 +9,26 @@
 //!
 //! The file is stable: lists are sorted by name (tools, prompts), `uri` (resources) or
 //! `uriTemplate` (templates); object keys are sorted; two-space indentation; a final newline.
+//!
+//! # Examples
+//!
+//! What the committed file holds (in a test you would write
+//! `assert_schema_snapshot!(client, "tests/snapshots/schema.json")` instead):
+//!
+//! ```
+//! use mcp_core::Router;
+//! use mcp_testing::{snapshot, TestClient};
+//!
+//! async fn ping() -> &'static str { "pong" }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), mcp_testing::TestError> {
+//! let client = TestClient::new(Router::new().tool_fn("ping", ping)).await?;
+//! let text = snapshot::to_canonical_string(&snapshot(&client).await?);
+//! assert!(text.starts_with("{\n  \"prompts\": [],\n  \"resourceTemplates\": [],\n"));
+//! assert!(text.contains("\"name\": \"ping\""));
+//! # Ok(()) }
+//! ```
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -21,6 +41,15 @@ use crate::{TestClient, TestError};
 
 /// The environment variable that makes [`assert_schema_snapshot!`](crate::assert_schema_snapshot)
 /// write the snapshot instead of comparing: `MCP_SNAPSHOT=overwrite cargo test`.
+///
+/// # Examples
+/// ```
+/// use mcp_testing::snapshot::SNAPSHOT_ENV;
+/// // In CI, overwriting must never happen silently.
+/// assert_eq!(SNAPSHOT_ENV, "MCP_SNAPSHOT");
+/// let overwriting = std::env::var(SNAPSHOT_ENV).is_ok_and(|v| v == "overwrite");
+/// # let _ = overwriting;
+/// ```
 pub const SNAPSHOT_ENV: &str = "MCP_SNAPSHOT";
 
 /// The catalogues of a snapshot: the list method, the result field, the member to sort by.
@@ -123,6 +152,8 @@ fn write_value(out: &mut String, value: &Value, indent: usize) {
 }
 
 /// Writes `value` to `path` as canonical JSON, creating the directories it needs.
+///
+/// See [`compare`] for an example.
 pub fn write_snapshot(path: impl AsRef<Path>, value: &Value) -> std::io::Result<()> {
     let path = path.as_ref();
     if let Some(dir) = path.parent() {
@@ -281,6 +312,8 @@ pub fn resolve(base: &str, path: impl AsRef<Path>) -> PathBuf {
 }
 
 /// How a snapshot compared with its file.
+///
+/// See [`compare`] for an example.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Comparison {
@@ -301,6 +334,27 @@ pub enum Comparison {
 
 /// Compares `actual` with the snapshot at `path` (or writes it when `MCP_SNAPSHOT=overwrite`).
 /// Errors are about the file: unreadable, not JSON, not writable.
+///
+/// # Examples
+/// ```
+/// use mcp_testing::snapshot::{compare, write_snapshot, Comparison};
+/// use serde_json::json;
+///
+/// let dir = std::env::temp_dir().join(format!("mcp-compare-doc-{}", std::process::id()));
+/// let path = dir.join("schema.json");
+/// let old = json!({"tools": [{"name": "a", "inputSchema": {"type": "object"}}]});
+/// # if std::env::var("MCP_SNAPSHOT").is_err() {
+/// assert_eq!(compare(&path, &old).unwrap(), Comparison::Missing);
+/// write_snapshot(&path, &old).unwrap();
+/// assert_eq!(compare(&path, &old).unwrap(), Comparison::Matches);
+/// let Comparison::Differs { diff, changes } = compare(&path, &json!({"tools": []})).unwrap() else {
+///     panic!("the tool was removed");
+/// };
+/// assert!(diff.contains("-"));
+/// assert!(changes[0].is_breaking());
+/// # }
+/// std::fs::remove_dir_all(&dir).ok();
+/// ```
 pub fn compare(path: impl AsRef<Path>, actual: &Value) -> Result<Comparison, String> {
     let path = path.as_ref();
     let shown = path.display();
@@ -332,6 +386,24 @@ pub fn compare(path: impl AsRef<Path>, actual: &Value) -> Result<Comparison, Str
 /// readable diff when they differ or the file is missing, unless `MCP_SNAPSHOT=overwrite`,
 /// which writes the file. [`assert_schema_snapshot!`](crate::assert_schema_snapshot) calls
 /// this with `path` relative to the calling crate.
+///
+/// # Examples
+/// ```
+/// use mcp_core::Router;
+/// use mcp_testing::{snapshot, TestClient};
+///
+/// async fn ping() -> &'static str { "pong" }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), mcp_testing::TestError> {
+/// let client = TestClient::new(Router::new().tool_fn("ping", ping)).await?;
+/// let path = std::env::temp_dir().join(format!("mcp-assert-doc-{}.json", std::process::id()));
+/// snapshot::write_snapshot(&path, &snapshot(&client).await?).unwrap();
+/// // What `assert_schema_snapshot!` does, with a path of your choosing:
+/// snapshot::assert_snapshot(&client, &path).await;
+/// std::fs::remove_file(&path).unwrap();
+/// # Ok(()) }
+/// ```
 pub async fn assert_snapshot(client: &TestClient, path: impl AsRef<Path>) {
     let path = path.as_ref();
     let actual = match snapshot(client).await {

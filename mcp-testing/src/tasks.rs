@@ -18,6 +18,8 @@ use crate::{RequestOptions, TestClient, TestError};
 const POLL: Duration = Duration::from_millis(10);
 
 /// A task's state, read from `tasks/get` or from the answer that created it, in either era.
+///
+/// See [`TaskHandle`] for an example.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct TaskInfo {
@@ -117,6 +119,8 @@ impl TestClient {
     /// `io.modelcontextprotocol/tasks` extension in 2026-07-28. Fails with
     /// [`TestError::UnexpectedResult`] when the server answers without creating a task (a
     /// tool that does not support tasks, a session older than 2025-11-25).
+    ///
+    /// See [`TaskHandle`] for an example.
     pub async fn call_tool_as_task(
         &self,
         name: &str,
@@ -127,6 +131,28 @@ impl TestClient {
     }
 
     /// [`call_tool_as_task`](Self::call_tool_as_task) with per-request options.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::protocol::{ProgressToken, TaskSupport};
+    /// use mcp_core::{Context, Router, ToolDef};
+    /// use mcp_testing::{RequestOptions, TestClient};
+    ///
+    /// async fn build(ctx: Context) -> &'static str {
+    ///     ctx.progress(1.0, Some(1.0), Some("compiled")).await;
+    ///     "built"
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), mcp_testing::TestError> {
+    /// let router = Router::new().tool(ToolDef::new("build", build).task_support(TaskSupport::Optional));
+    /// let client = TestClient::new(router).await?;
+    /// let opts = RequestOptions::new().progress_token(ProgressToken::Number(1));
+    /// let task = client.call_tool_as_task_with("build", (), opts).await?;
+    /// assert!(!task.id().is_empty());
+    /// task.wait_result().await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn call_tool_as_task_with(
         &self,
         name: &str,
@@ -175,11 +201,15 @@ impl TestClient {
 
 impl TaskHandle {
     /// The task id.
+    ///
+    /// See [`TestClient::call_tool_as_task_with`] for an example.
     pub fn id(&self) -> &str {
         &self.created.task_id
     }
 
     /// The task as the creating call returned it.
+    ///
+    /// See [`TaskHandle`] for an example.
     pub fn created(&self) -> &TaskInfo {
         &self.created
     }
@@ -203,6 +233,8 @@ impl TaskHandle {
     }
 
     /// The task's current state (`tasks/get`).
+    ///
+    /// See [`TaskHandle`] for an example.
     pub async fn status(&self) -> Result<TaskInfo, TestError> {
         let raw = self.task_request("tasks/get", Value::Null).await?;
         TaskInfo::from_value("tasks/get", raw)
@@ -211,6 +243,43 @@ impl TaskHandle {
     /// The task's questions that wait for the test, by key: in 2026-07-28 the `inputRequests`
     /// of `tasks/get`; in the handshake era the task's server→client requests no responder
     /// answered, keyed by their JSON-RPC id. Empty when the task is not waiting for the test.
+    ///
+    /// # Examples
+    ///
+    /// A question no responder answers waits for the test, in both eras:
+    ///
+    /// ```
+    /// use mcp_core::protocol::{ElicitRequest, TaskSupport};
+    /// use mcp_core::{Context, Router, ToolDef, ToolError};
+    /// use mcp_testing::{reply, CallToolResultExt, TestClient, TestError, ERAS};
+    /// use serde_json::json;
+    ///
+    /// async fn deploy(ctx: Context) -> Result<String, ToolError> {
+    ///     let schema = json!({"type": "object", "properties": {"env": {"type": "string"}}});
+    ///     let answer = ctx.elicit("env", ElicitRequest::form("Which environment?", schema)).await?;
+    ///     let env = answer.content.and_then(|c| c.get("env").cloned()).unwrap_or_default();
+    ///     Ok(format!("deployed to {}", env.as_str().unwrap_or("?")))
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), mcp_testing::TestError> {
+    /// for era in ERAS {
+    ///     let router = Router::new().tool(ToolDef::new("deploy", deploy).task_support(TaskSupport::Optional));
+    ///     let client = TestClient::builder(router)
+    ///         .era(era)
+    ///         .capabilities(serde_json::from_value(json!({"elicitation": {"form": {}}})).unwrap())
+    ///         .connect()
+    ///         .await?;
+    ///     let task = client.call_tool_as_task("deploy", ()).await?;
+    ///     // Waiting gets as far as the question nobody scripted an answer for.
+    ///     assert!(matches!(task.wait_result().await, Err(TestError::NoResponder { .. })));
+    ///     assert_eq!(task.input_requests().await?.len(), 1);
+    ///     // The handler's key works in both eras.
+    ///     task.update(json!({"env": reply::accept(json!({"env": "staging"}))})).await?;
+    ///     assert_eq!(task.wait_result().await?.text_content(), "deployed to staging");
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn input_requests(&self) -> Result<JsonObject, TestError> {
         let deadline = Instant::now() + self.client.inner.timeout;
         loop {
@@ -238,6 +307,8 @@ impl TaskHandle {
     /// result, `{roots}` for roots). 2026-07-28 sends `tasks/update`; the handshake era answers
     /// the held server→client requests — there the keys are JSON-RPC ids, but a single answer
     /// goes to a single waiting question whatever its key, so the same test works in both eras.
+    ///
+    /// See [`TaskHandle::input_requests`] for an example.
     pub async fn update(&self, responses: impl Serialize) -> Result<(), TestError> {
         let responses = match serde_json::to_value(responses) {
             Ok(Value::Object(map)) => map,
@@ -295,6 +366,24 @@ impl TaskHandle {
 
     /// Cancels the task (`tasks/cancel`); its handler is dropped. A handshake-era server
     /// refuses to cancel a finished task (`-32602`); a 2026-07-28 one acknowledges anyway.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::protocol::TaskSupport;
+    /// use mcp_core::{Router, ToolDef};
+    /// use mcp_testing::{TestClient, TestError};
+    ///
+    /// async fn forever() -> &'static str { std::future::pending().await }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), TestError> {
+    /// let router = Router::new().tool(ToolDef::new("forever", forever).task_support(TaskSupport::Optional));
+    /// let client = TestClient::new(router).await?;
+    /// let task = client.call_tool_as_task("forever", ()).await?;
+    /// task.cancel().await?;
+    /// assert!(matches!(task.wait_result().await, Err(TestError::TaskCancelled { .. })));
+    /// # Ok(()) }
+    /// ```
     pub async fn cancel(&self) -> Result<(), TestError> {
         self.task_request("tasks/cancel", Value::Null).await?;
         Ok(())
@@ -305,6 +394,8 @@ impl TaskHandle {
     /// the result with `tasks/result`). A task that failed is [`TestError::Rpc`], a cancelled
     /// one [`TestError::TaskCancelled`], a question no responder can answer
     /// [`TestError::NoResponder`]; gives up after the client's timeout.
+    ///
+    /// See [`TaskHandle`] for an example.
     pub async fn wait_result(&self) -> Result<CallToolResult, TestError> {
         let deadline = Instant::now() + self.client.inner.timeout;
         let modern = self.client.era().is_modern();
