@@ -13,6 +13,8 @@
 //! ```
 
 use std::io;
+use std::sync::{Arc, Mutex};
+use std::task::{Poll, Waker};
 
 use mcp_core::context::{Outgoing, OutgoingKind};
 use mcp_core::jsonrpc::{Message, ParseError};
@@ -80,26 +82,31 @@ pub async fn serve_server(server: Server) -> io::Result<()> {
 
 /// Serves on this process's stdin and stdout with explicit settings.
 ///
-/// stdin and stdout are read and written on two dedicated threads with blocking I/O: tokio's
-/// own stdio goes through the blocking pool for every read and write, which costs several
-/// thread hand-offs per message.
+/// stdin and stdout are read and written with blocking I/O on dedicated threads (tokio's own
+/// stdio goes through the blocking pool for every read and write, which costs several thread
+/// hand-offs per message). The thread that reads a request also writes its answer when the
+/// request completes at once, as most do: a round trip then touches one server thread, like a
+/// plain line echo. Answers that come later are written by a second thread.
 pub async fn serve_stdio(server: Server, config: StdioConfig) -> io::Result<()> {
     let (tx, rx) = mpsc::channel::<Outgoing>(config.outgoing_queue.max(1));
     let connection = Connection::new(&server, tx.clone());
     connection.set_default_identity(config.identity.clone());
     let handle = tokio::runtime::Handle::current();
 
+    let output = Arc::new(Output::new(rx, std::io::stdout()));
+    let writer_output = output.clone();
     let writer = std::thread::Builder::new()
         .name("mcp-stdout".into())
-        .spawn(move || write_blocking(rx, std::io::stdout().lock()))?;
+        .spawn(move || writer_output.write_later())?;
+    output.set_writer(writer.thread().clone());
 
     let (done_tx, done_rx) = tokio::sync::oneshot::channel();
     let reader_conn = connection.clone();
     std::thread::Builder::new()
         .name("mcp-stdin".into())
         .spawn(move || {
-            let result =
-                read_blocking(std::io::stdin().lock(), &reader_conn, &tx, &config, &handle);
+            let _runtime = handle.enter();
+            let result = read_blocking(std::io::stdin().lock(), &reader_conn, tx, &config, &output);
             let _ = done_tx.send(result);
         })?;
 
@@ -115,69 +122,177 @@ pub async fn serve_stdio(server: Server, config: StdioConfig) -> io::Result<()> 
     read_result.and(write_result)
 }
 
-/// Writes each message as one line, flushing only when nothing else is waiting.
-fn write_blocking(mut rx: mpsc::Receiver<Outgoing>, out: impl std::io::Write) -> io::Result<()> {
-    use std::io::Write;
-    let mut out = std::io::BufWriter::with_capacity(64 * 1024, out);
-    let mut result = Ok(());
-    while let Some(first) = rx.blocking_recv() {
-        if result.is_err() {
-            continue; // keep draining so handlers never block on a dead stdout
-        }
-        result = (|| {
-            out.write_all(first.json.as_bytes())?;
-            out.write_all(b"\n")?;
-            while let Ok(next) = rx.try_recv() {
-                out.write_all(next.json.as_bytes())?;
-                out.write_all(b"\n")?;
-            }
-            out.flush()
-        })();
-    }
-    result
+/// stdout and the queue of messages for it. Whoever holds the lock is the only one taking
+/// messages off the queue, so they are written in the order they were queued: the reader
+/// thread while it serves what it has read, the writer thread otherwise.
+struct Output<W: std::io::Write> {
+    inner: Mutex<OutputInner<W>>,
+    /// Wakes the writer thread when a message is queued while nobody holds the lock.
+    writer: std::sync::OnceLock<Waker>,
 }
 
-fn read_blocking(
+struct OutputInner<W: std::io::Write> {
+    rx: mpsc::Receiver<Outgoing>,
+    out: std::io::BufWriter<W>,
+    /// The first write error; later messages are taken off the queue and dropped so that
+    /// handlers never wait on a dead stdout.
+    result: io::Result<()>,
+    /// Every sender is gone: nothing more will be queued.
+    closed: bool,
+    /// Written since the last flush.
+    dirty: bool,
+}
+
+/// Unparks a thread.
+struct Unpark(std::thread::Thread);
+
+impl std::task::Wake for Unpark {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+impl<W: std::io::Write> Output<W> {
+    fn new(rx: mpsc::Receiver<Outgoing>, out: W) -> Self {
+        Output {
+            inner: Mutex::new(OutputInner {
+                rx,
+                out: std::io::BufWriter::with_capacity(64 * 1024, out),
+                result: Ok(()),
+                closed: false,
+                dirty: false,
+            }),
+            writer: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn set_writer(&self, thread: std::thread::Thread) {
+        let _ = self
+            .writer
+            .set(Waker::from(Arc::new(Unpark(thread.clone()))));
+        // Had the writer already looked for messages, it did so without this waker.
+        thread.unpark();
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, OutputInner<W>> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The writer thread: writes what is queued while the reader is waiting for input.
+    fn write_later(&self) -> io::Result<()> {
+        loop {
+            {
+                let mut inner = self.lock();
+                inner.write_queued(self.writer.get());
+                if inner.closed {
+                    return std::mem::replace(&mut inner.result, Ok(()));
+                }
+            }
+            // Woken by a queued message or the last sender going away (or spuriously).
+            std::thread::park();
+        }
+    }
+}
+
+impl<W: std::io::Write> OutputInner<W> {
+    /// Writes every queued message, flushes, and leaves `waker` to be woken by the next one.
+    fn write_queued(&mut self, waker: Option<&Waker>) {
+        let noop = Waker::noop();
+        let mut cx = std::task::Context::from_waker(waker.unwrap_or(noop));
+        loop {
+            match self.rx.poll_recv(&mut cx) {
+                Poll::Ready(Some(message)) => self.write(message.json.as_bytes()),
+                Poll::Ready(None) => {
+                    self.closed = true;
+                    break;
+                }
+                Poll::Pending => break,
+            }
+        }
+        if std::mem::take(&mut self.dirty) && self.result.is_ok() {
+            self.result = std::io::Write::flush(&mut self.out);
+        }
+    }
+
+    /// Stops the writer thread from being woken while the reader holds the lock: the reader
+    /// writes what gets queued meanwhile itself.
+    fn quiet(&mut self) {
+        let mut cx = std::task::Context::from_waker(Waker::noop());
+        while let Poll::Ready(Some(message)) = self.rx.poll_recv(&mut cx) {
+            self.write(message.json.as_bytes());
+        }
+    }
+
+    fn write(&mut self, line: &[u8]) {
+        if self.result.is_ok() {
+            use std::io::Write;
+            self.dirty = true;
+            self.result = self
+                .out
+                .write_all(line)
+                .and_then(|()| self.out.write_all(b"\n"));
+        }
+    }
+}
+
+fn read_blocking<W: std::io::Write>(
     input: impl std::io::BufRead,
-    connection: &std::sync::Arc<Connection>,
-    tx: &mpsc::Sender<Outgoing>,
+    connection: &Arc<Connection>,
+    tx: mpsc::Sender<Outgoing>,
     config: &StdioConfig,
-    handle: &tokio::runtime::Handle,
+    output: &Output<W>,
 ) -> io::Result<()> {
     let mut input = input;
     let mut lines = Lines::new(config.max_line_bytes);
     loop {
-        let buf = input.fill_buf()?;
-        if buf.is_empty() {
+        // Wait for input without holding stdout.
+        if input.fill_buf()?.is_empty() {
             if let Some(line) = lines.finish() {
-                dispatch_blocking(line, connection, tx, config, handle);
+                let mut out = output.lock();
+                out.quiet();
+                serve_line(line, connection, &tx, config, &mut out);
+                out.write_queued(output.writer.get());
             }
             return Ok(());
         }
-        let (consumed, complete) = lines.push(buf);
-        input.consume(consumed);
-        if complete {
-            if let Some(line) = lines.take() {
-                dispatch_blocking(line, connection, tx, config, handle);
+        // Serve everything already read, then write the answers with one flush.
+        let mut out = output.lock();
+        out.quiet();
+        loop {
+            let buf = input.fill_buf()?;
+            let (consumed, complete) = lines.push(buf);
+            let more = consumed < buf.len();
+            input.consume(consumed);
+            if complete {
+                if let Some(line) = lines.take() {
+                    serve_line(line, connection, &tx, config, &mut out);
+                }
+            }
+            if !more {
+                break;
             }
         }
+        out.write_queued(output.writer.get());
     }
 }
 
-fn dispatch_blocking(
+/// Serves one line while holding stdout: a request that completes at once has queued its
+/// answer by the time this returns.
+fn serve_line<W: std::io::Write>(
     line: &[u8],
-    connection: &std::sync::Arc<Connection>,
+    connection: &Arc<Connection>,
     tx: &mpsc::Sender<Outgoing>,
     config: &StdioConfig,
-    handle: &tokio::runtime::Handle,
+    out: &mut OutputInner<W>,
 ) {
     match classify_line(line, config) {
-        Line::Message(message) => {
-            let _runtime = handle.enter();
-            connection.receive(message, tx.clone());
-        }
+        Line::Message(message) => connection.receive(message, tx.clone()),
         Line::Reply(reply) => {
-            let _ = tx.blocking_send(reply);
+            out.quiet(); // what was queued before goes first
+            out.write(reply.json.as_bytes());
         }
         Line::Skip => {}
     }

@@ -128,8 +128,19 @@ pub struct Connection {
     initialized: std::sync::atomic::AtomicBool,
     /// Tasks created here without an authenticated caller (or a session) are visible only to
     /// this owner.
-    owner: Mutex<String>,
+    /// Chosen at random when first needed.
+    owner: Mutex<Option<String>>,
     default_identity: Mutex<Option<Arc<Identity>>>,
+    /// Set while catalogue changes are delivered here.
+    watch_id: std::sync::OnceLock<u64>,
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        if let Some(id) = self.watch_id.get() {
+            self.shared.unwatch(*id);
+        }
+    }
 }
 
 impl std::fmt::Debug for Connection {
@@ -140,10 +151,31 @@ impl std::fmt::Debug for Connection {
     }
 }
 
+/// `{"_meta": …}` of a request's params, or `None` when it has none; the other members are
+/// skipped, not built.
+fn meta_only(params: &RawValue) -> Option<Value> {
+    #[derive(serde::Deserialize)]
+    struct Probe {
+        #[serde(rename = "_meta")]
+        meta: Option<Value>,
+    }
+    let meta = serde_json::from_str::<Probe>(params.get()).ok()?.meta?;
+    let mut only = serde_json::Map::with_capacity(1);
+    only.insert("_meta".to_owned(), meta);
+    Some(Value::Object(only))
+}
+
+/// 128 random bits, hex.
 fn random_owner() -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut b = [0u8; 16];
     let _ = getrandom::fill(&mut b);
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    let mut owner = String::with_capacity(32);
+    for x in b {
+        owner.push(char::from(HEX[usize::from(x >> 4)]));
+        owner.push(char::from(HEX[usize::from(x & 15)]));
+    }
+    owner
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -183,12 +215,71 @@ fn to_value(v: impl Serialize) -> Result<Value, ErrorObject> {
 }
 
 pub(crate) fn response_json(id: Option<&RequestId>, result: Result<Value, ErrorObject>) -> String {
-    let id = id.map_or(Value::Null, |i| {
-        serde_json::to_value(i).unwrap_or(Value::Null)
-    });
-    match result {
-        Ok(v) => json!({"jsonrpc": "2.0", "id": id, "result": v}).to_string(),
-        Err(e) => json!({"jsonrpc": "2.0", "id": id, "error": e}).to_string(),
+    answer_json(id, result.map(Answer::Value))
+}
+
+/// Writes a response line straight from its parts (no intermediate `Value` for the
+/// envelope). Members in sorted order, as `serde_json::Value` would write them.
+pub(crate) fn answer_json(id: Option<&RequestId>, result: Result<Answer, ErrorObject>) -> String {
+    #[derive(Serialize)]
+    struct Success<'a, T> {
+        id: Option<&'a RequestId>,
+        jsonrpc: &'static str,
+        result: &'a T,
+    }
+    #[derive(Serialize)]
+    struct Failure<'a> {
+        error: &'a ErrorObject,
+        id: Option<&'a RequestId>,
+        jsonrpc: &'static str,
+    }
+    let written = match &result {
+        Ok(Answer::Value(v)) => serde_json::to_string(&Success {
+            id,
+            jsonrpc: "2.0",
+            result: v,
+        }),
+        Ok(Answer::Tool(r)) => serde_json::to_string(&Success {
+            id,
+            jsonrpc: "2.0",
+            result: r,
+        }),
+        Err(e) => serde_json::to_string(&Failure {
+            error: e,
+            id,
+            jsonrpc: "2.0",
+        }),
+    };
+    written.unwrap_or_else(|e| {
+        let error = err(
+            ErrorCode::INTERNAL_ERROR,
+            format!("result serialization failed: {e}"),
+        );
+        serde_json::to_string(&Failure {
+            error: &error,
+            id,
+            jsonrpc: "2.0",
+        })
+        .unwrap_or_default()
+    })
+}
+
+/// A request's result on its way to the client.
+pub(crate) enum Answer {
+    /// Built as JSON (era shaping already applied).
+    Value(Value),
+    /// A handshake-era `tools/call` result: written straight to text when no layer needs
+    /// to see it as JSON.
+    Tool(CallToolResult),
+}
+
+impl Answer {
+    /// The result as JSON, for layers.
+    pub(crate) fn into_value(self) -> Result<Value, ErrorObject> {
+        match self {
+            Answer::Value(v) => Ok(v),
+            Answer::Tool(r) => to_value(r),
+        }
     }
 }
 
@@ -251,7 +342,7 @@ impl Connection {
     /// See [`Connection`] for an example.
     pub fn new(server: &Server, unsolicited: Sink) -> Arc<Connection> {
         let conn = Arc::new(Self::bare(server, unsolicited));
-        conn.spawn_change_forwarder();
+        conn.watch_changes();
         conn
     }
 
@@ -369,7 +460,7 @@ impl Connection {
         conn.initialized
             .store(true, std::sync::atomic::Ordering::Relaxed);
         let conn = Arc::new(conn);
-        conn.spawn_change_forwarder();
+        conn.watch_changes();
         conn
     }
 
@@ -386,50 +477,42 @@ impl Connection {
             subscriptions: Arc::new(Mutex::new(HashSet::new())),
             unsolicited,
             initialized: std::sync::atomic::AtomicBool::new(false),
-            owner: Mutex::new(random_owner()),
+            owner: Mutex::new(None),
             default_identity: Mutex::new(None),
+            watch_id: std::sync::OnceLock::new(),
         }
     }
 
-    /// Forwards catalogue changes to a handshake-era client.
-    fn spawn_change_forwarder(self: &Arc<Self>) {
-        let weak = Arc::downgrade(self);
-        let mut rx = self.shared.changes.subscribe();
-        let shutdown = self.shutdown.clone();
-        tokio::spawn(async move {
-            loop {
-                let change = tokio::select! {
-                    _ = shutdown.cancelled() => return,
-                    c = rx.recv() => c,
-                };
-                let change = match change {
-                    Ok(c) => c,
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                    Err(_) => return,
-                };
-                let Some(conn) = weak.upgrade() else { return };
-                if !matches!(*lock(&conn.mode), Mode::Handshake(_)) {
-                    continue;
+    /// Has catalogue changes delivered to this connection (handshake era).
+    fn watch_changes(self: &Arc<Self>) {
+        let id = self.shared.watch(Arc::downgrade(self));
+        let _ = self.watch_id.set(id);
+    }
+
+    /// Tells a handshake-era client about a change, if it wants to know: a list change
+    /// always, a resource update when it subscribed to the resource. A client whose queue is
+    /// full misses the notification (they are hints; the next list call is current).
+    pub(crate) fn deliver_change(&self, change: &ListChanged) {
+        if self.shutdown.is_cancelled() || !matches!(*lock(&self.mode), Mode::Handshake(_)) {
+            return;
+        }
+        let json = match change {
+            ListChanged::ResourceUpdated(uri) => {
+                if !lock(&self.subscriptions).contains(uri) {
+                    return;
                 }
-                let json = match &change {
-                    ListChanged::ResourceUpdated(uri) => {
-                        if !lock(&conn.subscriptions).contains(uri) {
-                            continue;
-                        }
-                        json!({"jsonrpc":"2.0","method":change.notification_method(),"params":{"uri":uri}})
-                    }
-                    _ => json!({"jsonrpc":"2.0","method":change.notification_method()}),
-                }
-                .to_string();
-                let _ = conn
-                    .unsolicited
-                    .send(Outgoing {
-                        kind: OutgoingKind::Notification,
-                        json,
-                    })
-                    .await;
+                json!({"jsonrpc":"2.0","method":change.notification_method(),"params":{"uri":uri}})
             }
-        });
+            _ => json!({"jsonrpc":"2.0","method":change.notification_method()}),
+        }
+        .to_string();
+        let note = Outgoing {
+            kind: OutgoingKind::Notification,
+            json,
+        };
+        if let Err(e) = self.unsolicited.try_send(note) {
+            tracing::debug!(%e, "a change notification was not queued");
+        }
     }
 
     /// Handles one message from the client. Requests run concurrently on their own tasks and
@@ -702,10 +785,8 @@ impl Connection {
         token: CancellationToken,
         meta: RequestMeta,
     ) -> BoxFuture<()> {
-        let params_value: Option<Value> = req
-            .params
-            .as_deref()
-            .and_then(|p| serde_json::from_str(p.get()).ok());
+        // Only `_meta` decides the era: read it alone, skipping the rest of the params.
+        let params_value: Option<Value> = req.params.as_deref().and_then(meta_only);
         let claimed = claims_modern(params_value.as_ref());
         let method = req.method.as_str();
         enum Route {
@@ -754,7 +835,10 @@ impl Connection {
                     ))),
                     (Mode::Handshake(s), _) => Route::Handshake(s.clone()),
                     (Mode::Modern, "initialize") => {
-                        let requested = params_value
+                        let requested = req
+                            .params
+                            .as_deref()
+                            .and_then(|p| serde_json::from_str::<Value>(p.get()).ok())
                             .as_ref()
                             .and_then(|p| p.get("protocolVersion"))
                             .and_then(Value::as_str)
@@ -797,6 +881,23 @@ impl Connection {
             (None, Some(s)) => Era::Handshake(s.version),
             (None, None) => Era::Handshake(ProtocolVersion::LATEST_HANDSHAKE),
         };
+        if !self.shared.layered {
+            return Box::pin(async move {
+                let id = req.id.clone();
+                let answer = conn
+                    .serve(req, sink.clone(), modern, session, token, meta)
+                    .await;
+                if let Some(result) = answer {
+                    let json = answer_json(Some(&id), result);
+                    let _ = sink
+                        .send(Outgoing {
+                            kind: OutgoingKind::Response,
+                            json,
+                        })
+                        .await;
+                }
+            });
+        }
         let service = self.shared.service.clone();
         Box::pin(async move {
             let id = req.id.clone();
@@ -927,7 +1028,7 @@ impl Connection {
     fn context(
         &self,
         id: &RequestId,
-        params: Option<&Value>,
+        progress_token: Option<ProgressToken>,
         sink: Sink,
         modern: Option<&ModernCall>,
         session: Option<&Arc<Session>>,
@@ -936,10 +1037,6 @@ impl Connection {
         task_capable: bool,
         identity: Option<Arc<Identity>>,
     ) -> Context {
-        let progress_token = params
-            .and_then(|p| p.get("_meta"))
-            .and_then(|m| m.get(meta::PROGRESS_TOKEN))
-            .and_then(|t| serde_json::from_value::<ProgressToken>(t.clone()).ok());
         let (era, capabilities, client_info, channel) = match (modern, session) {
             (Some(m), _) => (
                 Era::Modern,
@@ -1001,9 +1098,8 @@ impl Connection {
         session: Option<Arc<Session>>,
         cancel: CancellationToken,
         meta: RequestMeta,
-    ) -> Option<Result<Value, ErrorObject>> {
+    ) -> Option<Result<Answer, ErrorObject>> {
         let raw = req.params.as_deref();
-        let params_value: Option<Value> = raw.and_then(|p| serde_json::from_str(p.get()).ok());
         let era = if modern.is_some() {
             Era::Modern
         } else {
@@ -1079,26 +1175,31 @@ impl Connection {
                     .await
             }
             "subscriptions/listen" if era.is_modern() => {
-                return self.listen(&req.id, raw, &sink, cancel).await;
+                let ended = self.listen(&req.id, raw, &sink, cancel).await;
+                return ended.map(|r| r.map(Answer::Value));
             }
             "tools/call" | "prompts/get" | "resources/read" => {
-                self.call(
-                    method,
-                    &registry,
-                    &req.id,
-                    raw,
-                    params_value.as_ref(),
-                    sink,
-                    modern.as_ref(),
-                    session.as_ref(),
-                    cancel,
-                    &meta,
-                )
-                .await
+                let answer = self
+                    .call(
+                        method,
+                        &registry,
+                        &req.id,
+                        raw,
+                        sink,
+                        modern.as_ref(),
+                        session.as_ref(),
+                        cancel,
+                        &meta,
+                    )
+                    .await;
+                return Some(answer.map(|a| match a {
+                    Answer::Value(v) => Answer::Value(self.finish(v, method, era)),
+                    typed => typed,
+                }));
             }
             _ => Err(method_not_found(method)),
         };
-        Some(result.map(|v| self.finish(v, method, era)))
+        Some(result.map(|v| Answer::Value(self.finish(v, method, era))))
     }
 
     /// Era-correct result shape: `resultType`, cache hints and server info in 2026-07-28;
@@ -1373,16 +1474,15 @@ impl Connection {
         registry: &Registry,
         id: &RequestId,
         raw: Option<&RawValue>,
-        params_value: Option<&Value>,
         sink: Sink,
         modern: Option<&ModernCall>,
         session: Option<&Arc<Session>>,
         cancel: CancellationToken,
         meta: &RequestMeta,
-    ) -> Result<Value, ErrorObject> {
+    ) -> Result<Answer, ErrorObject> {
         // Name (or URI), arguments, and the 2026-07-28 retry fields, whatever the method.
         let mut task_hint = None;
-        let (name, arguments, input_responses, request_state) = match method {
+        let (name, arguments, input_responses, request_state, request_meta) = match method {
             "tools/call" => {
                 let p: CallToolParams = parse_required(raw)?;
                 task_hint = p.task;
@@ -1391,6 +1491,7 @@ impl Connection {
                     p.arguments.unwrap_or_default(),
                     p.input_responses,
                     p.request_state,
+                    p.meta,
                 )
             }
             "prompts/get" => {
@@ -1400,14 +1501,30 @@ impl Connection {
                     p.arguments.unwrap_or_default(),
                     p.input_responses,
                     p.request_state,
+                    p.meta,
                 )
             }
             _ => {
                 let p: ReadResourceParams = parse_required(raw)?;
-                (p.uri, JsonObject::new(), p.input_responses, p.request_state)
+                (
+                    p.uri,
+                    JsonObject::new(),
+                    p.input_responses,
+                    p.request_state,
+                    p.meta,
+                )
             }
         };
-        let digest = seal::digest(&arguments);
+        let progress_token = request_meta
+            .and_then(|mut m| m.remove(meta::PROGRESS_TOKEN))
+            .and_then(|t| serde_json::from_value::<ProgressToken>(t).ok());
+        // Binds a 2026-07-28 `requestState` to the arguments it was issued for; the handshake
+        // era has no use for it.
+        let digest = if modern.is_some() {
+            seal::digest(&arguments)
+        } else {
+            String::new()
+        };
         let mut answers = JsonObject::new();
         if modern.is_some() {
             if let Some(state) = &request_state {
@@ -1456,7 +1573,7 @@ impl Connection {
         };
         let context = self.context(
             id,
-            params_value,
+            progress_token,
             sink,
             modern,
             session,
@@ -1471,7 +1588,7 @@ impl Connection {
         let era = context.era();
 
         // Find the handler and start it.
-        let outcome: Round<Result<Value, ErrorObject>> = match method {
+        let outcome: Round<Result<Answer, ErrorObject>> = match method {
             "tools/call" => {
                 let Some(def) = registry.tool(&name) else {
                     return Err(err(
@@ -1517,7 +1634,12 @@ impl Connection {
                 match task_mode {
                     None => match run_round(fut, &context).await {
                         Round::Done(run) => {
-                            Round::Done(to_value(result_for_era(run.into_sync_result(), era)))
+                            let result = result_for_era(run.into_sync_result(), era);
+                            Round::Done(if era.is_modern() {
+                                to_value(result).map(Answer::Value)
+                            } else {
+                                Ok(Answer::Tool(result))
+                            })
                         }
                         Round::Interrupted(i) => Round::Interrupted(i),
                     },
@@ -1532,7 +1654,7 @@ impl Connection {
                         )
                         .await
                     {
-                        Ok(v) => Round::Done(Ok(v)),
+                        Ok(v) => Round::Done(Ok(Answer::Value(v))),
                         Err(TaskStart::Interrupted(i)) => Round::Interrupted(i),
                         Err(TaskStart::Error(e)) => Round::Done(Err(e)),
                     },
@@ -1562,7 +1684,7 @@ impl Connection {
                 };
                 let fut = AssertUnwindSafe((def.handler)(parts, ())).catch_unwind();
                 match run_round(fut, &context).await {
-                    Round::Done(Ok(Ok(r))) => Round::Done(r.and_then(to_value)),
+                    Round::Done(Ok(Ok(r))) => Round::Done(r.and_then(to_value).map(Answer::Value)),
                     Round::Done(Ok(Err(rejection))) => Round::Done(Err(rejection.error_object())),
                     Round::Done(Err(_)) => Round::Done(Err(err(
                         ErrorCode::INTERNAL_ERROR,
@@ -1604,7 +1726,7 @@ impl Connection {
                                 format!("the resource handler for {name} returned no contents"),
                             ))
                         } else {
-                            to_value(r)
+                            to_value(r).map(Answer::Value)
                         }
                     })),
                     Round::Done(Ok(Err(rejection))) => Round::Done(Err(rejection.error_object())),
@@ -1638,11 +1760,11 @@ impl Connection {
                     exp: seal::now_secs() + self.shared.config.request_state_ttl.as_secs(),
                     ans: context.answers().cloned().unwrap_or_default(),
                 };
-                Ok(json!({
+                Ok(Answer::Value(json!({
                     "resultType": "input_required",
                     "inputRequests": i.inputs,
                     "requestState": self.shared.key.seal(&state),
-                }))
+                })))
             }
         }
     }
@@ -1658,7 +1780,7 @@ impl Connection {
             (Some(identity), _) => format!("sub:{}", identity.subject),
             // Every instance serving the session agrees on it (scale-out).
             (None, Some(session)) => format!("session:{session}"),
-            (None, None) => lock(&self.owner).clone(),
+            (None, None) => lock(&self.owner).get_or_insert_with(random_owner).clone(),
         }
     }
 
@@ -1680,7 +1802,7 @@ impl Connection {
     /// # }
     /// ```
     pub fn set_task_owner(&self, owner: impl Into<String>) {
-        *lock(&self.owner) = owner.into();
+        *lock(&self.owner) = Some(owner.into());
     }
 
     fn tasks_offered(&self) -> bool {

@@ -18,7 +18,7 @@ mod service;
 pub(crate) mod tasks;
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::Duration;
 
 use tokio::sync::broadcast;
@@ -143,8 +143,14 @@ pub(crate) struct Shared {
     pub(crate) key: SealKey,
     pub(crate) config: ServerConfig,
     pub(crate) changes: broadcast::Sender<ListChanged>,
+    /// The handshake-era connections that are told about catalogue changes. A change is
+    /// delivered to each by the code that makes it: no task per connection waits for them.
+    pub(crate) watchers: Mutex<Watchers>,
     pub(crate) tasks: Arc<tasks::TaskRuntime>,
     pub(crate) service: service::Stack,
+    /// Whether [`Server::layer`] added anything: without layers, requests skip the tower
+    /// stack (and the `McpRequest` it needs) and go straight to the handlers.
+    pub(crate) layered: bool,
 }
 
 impl Shared {
@@ -207,8 +213,46 @@ impl Shared {
             next.reindex();
             *guard = Arc::new(next);
         }
+        self.publish(change);
+    }
+
+    /// Announces a change: to every watching handshake-era connection, and to subscribers
+    /// ([`Server::subscribe`], 2026-07-28 `subscriptions/listen` streams).
+    pub(crate) fn publish(&self, change: ListChanged) {
+        let watching: Vec<Arc<Connection>> = {
+            let watchers = self.watchers.lock().unwrap_or_else(|p| p.into_inner());
+            watchers.map.values().filter_map(Weak::upgrade).collect()
+        };
+        for conn in watching {
+            conn.deliver_change(&change);
+        }
         let _ = self.changes.send(change);
     }
+
+    /// Adds a connection to those told about changes; the id removes it again.
+    pub(crate) fn watch(&self, conn: Weak<Connection>) -> u64 {
+        let mut watchers = self.watchers.lock().unwrap_or_else(|p| p.into_inner());
+        watchers.next += 1;
+        let id = watchers.next;
+        watchers.map.insert(id, conn);
+        id
+    }
+
+    pub(crate) fn unwatch(&self, id: u64) {
+        let mut watchers = self.watchers.lock().unwrap_or_else(|p| p.into_inner());
+        watchers.map.remove(&id);
+        if watchers.map.capacity() > 64 && watchers.map.len() < watchers.map.capacity() / 4 {
+            let len = watchers.map.len();
+            watchers.map.shrink_to(len * 2);
+        }
+    }
+}
+
+/// See [`Shared::watchers`].
+#[derive(Default)]
+pub(crate) struct Watchers {
+    next: u64,
+    map: HashMap<u64, Weak<Connection>>,
 }
 
 /// A server, ready for transports to connect to. Cheap to clone.
@@ -301,7 +345,9 @@ impl Server {
                 )),
                 config,
                 changes,
+                watchers: Mutex::new(Watchers::default()),
                 service: service::Stack::new(service::Handlers),
+                layered: false,
             }),
         }
     }
@@ -372,6 +418,7 @@ impl Server {
         match Arc::try_unwrap(self.shared) {
             Ok(mut s) => {
                 s.service = service::Stack::new(layer.layer(s.service.clone()));
+                s.layered = true;
                 Server {
                     shared: Arc::new(s),
                 }
@@ -527,17 +574,15 @@ impl ServerHandle {
     ///
     /// See [`ServerHandle`] for an example.
     pub fn notify_resource_updated(&self, uri: impl Into<String>) {
-        let _ = self
-            .shared
-            .changes
-            .send(ListChanged::ResourceUpdated(uri.into()));
+        self.shared
+            .publish(ListChanged::ResourceUpdated(uri.into()));
     }
 
     /// Announces a change without editing anything (for catalogues computed elsewhere).
     ///
     /// See [`ServerHandle`] for an example.
     pub fn notify_changed(&self, change: ListChanged) {
-        let _ = self.shared.changes.send(change);
+        self.shared.publish(change);
     }
 
     /// The names of the tools now registered.

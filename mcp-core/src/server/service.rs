@@ -178,9 +178,11 @@ impl tower::Service<McpRequest> for Handlers {
                     "a layer built a request the handlers cannot serve",
                 ))));
             };
-            Ok(d.conn
+            let answer = d
+                .conn
                 .serve(d.req, d.sink, d.modern, d.session, d.cancel, meta)
-                .await)
+                .await;
+            Ok(answer.map(|result| result.and_then(super::dispatch::Answer::into_value)))
         })
     }
 }

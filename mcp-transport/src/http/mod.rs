@@ -123,7 +123,8 @@ pub struct HttpConfig {
     pub path: String,
     /// Where SSE events are kept for resumption.
     pub event_store: Arc<dyn EventStore>,
-    /// Where session records are kept.
+    /// Where session records are kept for other instances. By default nowhere: one
+    /// instance keeps its live sessions in memory and needs no second copy of them.
     pub session_store: Arc<dyn SessionStore>,
     /// Carries client messages to the other instances serving the same sessions (none by
     /// default: one instance). See [`SessionRelay`].
@@ -167,7 +168,7 @@ impl Default for HttpConfig {
             shutdown_grace: Duration::from_secs(10),
             path: "/mcp".into(),
             event_store: Arc::new(InMemoryEventStore::default()),
-            session_store: Arc::new(InMemorySessionStore::default()),
+            session_store: Arc::new(session::ProcessLocal),
             relay: None,
             trusted_proxies: TrustedProxies::default(),
             metrics: None,

@@ -121,6 +121,25 @@ impl SessionStore for InMemorySessionStore {
     }
 }
 
+/// The default store: a single instance serves its sessions from its own map, so there is
+/// nothing to keep elsewhere and no session to revive.
+#[derive(Debug, Default)]
+pub(crate) struct ProcessLocal;
+
+impl SessionStore for ProcessLocal {
+    fn put<'a>(&'a self, _: &'a SessionRecord, _: Duration) -> StoreFuture<'a, ()> {
+        Box::pin(async { Ok(()) })
+    }
+
+    fn get<'a>(&'a self, _: &'a str) -> StoreFuture<'a, Option<SessionRecord>> {
+        Box::pin(async { Ok(None) })
+    }
+
+    fn remove<'a>(&'a self, _: &'a str) -> StoreFuture<'a, ()> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
 /// A POST's SSE stream that may outlive its HTTP response (the client reconnects).
 #[derive(Debug, Default)]
 pub(crate) struct LiveStream {
