@@ -61,6 +61,8 @@ impl std::fmt::Debug for HttpTransport {
 
 impl HttpTransport {
     /// The endpoint, e.g. `http://127.0.0.1:8080/mcp`.
+    ///
+    /// See [`HttpTransport`] for an example.
     pub fn new(url: impl Into<String>) -> Self {
         HttpTransport {
             url: url.into(),
@@ -70,23 +72,39 @@ impl HttpTransport {
     }
 
     /// Sends `Authorization: Bearer <token>` with every request.
+    ///
+    /// See [`HttpTransport`] for an example.
     pub fn bearer_token(self, token: impl AsRef<str>) -> Self {
         self.header("authorization", format!("Bearer {}", token.as_ref()))
     }
 
     /// Sends a header with every request.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use mcp_transport::client::HttpTransport;
+    /// let t = HttpTransport::new("https://mcp.example.com/mcp")
+    ///     .header("x-tenant", "acme")
+    ///     .connect_timeout(Duration::from_secs(2));
+    /// assert_eq!(t.url(), "https://mcp.example.com/mcp");
+    /// ```
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));
         self
     }
 
     /// How long opening a TCP connection may take (default 5 s).
+    ///
+    /// See [`HttpTransport::header`] for an example.
     pub fn connect_timeout(mut self, t: Duration) -> Self {
         self.connect_timeout = t;
         self
     }
 
     /// The endpoint.
+    ///
+    /// See [`HttpTransport`] for an example.
     pub fn url(&self) -> &str {
         &self.url
     }

@@ -66,9 +66,25 @@ pub use self::http::HttpTransport;
 pub use self::stdio::ChildProcess;
 
 /// A boxed future borrowing from its handler.
+///
+/// See [`Handler`] for an example.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Why a request failed.
+///
+/// # Examples
+/// ```
+/// use mcp_transport::client::{Client, ClientConfig, ClientError, HttpTransport};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// // Nothing listens on port 9 (discard): the server is unavailable.
+/// let client = Client::lazy(HttpTransport::new("http://127.0.0.1:9/mcp"), ClientConfig::default()).unwrap();
+/// let err = client.list_tools().await.unwrap_err();
+/// assert!(err.is_unavailable(), "{err}");
+/// assert!(!ClientError::Protocol("bad JSON".into()).is_unavailable());
+/// # }
+/// ```
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum ClientError {
@@ -104,6 +120,8 @@ pub enum ClientError {
 impl ClientError {
     /// Whether the failure says the server is unreachable or unresponsive (as opposed to an
     /// answer, even an error answer, from a working server).
+    ///
+    /// See [`ClientError`] for an example.
     pub fn is_unavailable(&self) -> bool {
         matches!(
             self,
@@ -117,6 +135,8 @@ impl ClientError {
 
 /// A question the server asks while serving a request: `elicitation/create`,
 /// `sampling/createMessage` or `roots/list`.
+///
+/// See [`Handler`] for an example.
 #[derive(Debug, Clone)]
 pub struct ServerAsk {
     /// A key that names the question within its request and stays the same when the request
@@ -131,14 +151,62 @@ pub struct ServerAsk {
 
 /// Receives what the server sends while serving one request. Every method has a default:
 /// notifications are dropped, questions refused.
+///
+/// # Examples
+///
+/// A handler that shows progress and answers the server's questions:
+///
+/// ```
+/// use mcp_core::jsonrpc::ErrorObject;
+/// use mcp_core::protocol::{ElicitRequest, ProgressParams};
+/// use mcp_core::{Context, ToolError};
+/// use mcp_transport::client::{BoxFuture, Client, ClientConfig, Handler, HttpTransport, RequestOptions, ServerAsk};
+/// use serde_json::{json, Value};
+///
+/// struct Console;
+///
+/// impl Handler for Console {
+///     fn progress(&self, p: ProgressParams) -> BoxFuture<'_, ()> {
+///         Box::pin(async move { println!("{}/{:?}", p.progress, p.total) })
+///     }
+///     fn ask(&self, ask: ServerAsk) -> BoxFuture<'_, Result<Value, ErrorObject>> {
+///         Box::pin(async move {
+///             assert_eq!(ask.method, "elicitation/create");
+///             Ok(json!({"action": "accept", "content": {"name": "Ada"}}))
+///         })
+///     }
+/// }
+///
+/// async fn greet(ctx: Context) -> Result<String, ToolError> {
+///     ctx.progress(1.0, Some(2.0), None).await;
+///     let answer = ctx.elicit("name", ElicitRequest::form("Name?", json!({"type": "object"}))).await?;
+///     let name = answer.content.and_then(|c| c.get("name").cloned()).unwrap_or_default();
+///     Ok(format!("Hello, {}!", name.as_str().unwrap_or("stranger")))
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// # let url = format!("http://{}/mcp", listener.local_addr()?);
+/// # let service = mcp_transport::http::McpService::from_router(mcp_core::Router::new().tool_fn("greet", greet));
+/// # tokio::spawn(mcp_transport::http::serve_with(service, listener, std::future::pending()));
+/// let client = Client::connect(HttpTransport::new(url), ClientConfig::default()).await?;
+/// let result = client.call_tool_with("greet", json!({}), &RequestOptions::new(), &Console).await?;
+/// assert_eq!(result.content[0].as_text(), Some("Hello, Ada!"));
+/// # Ok(()) }
+/// ```
 pub trait Handler: Send + Sync {
     /// A `notifications/progress` for this request.
+    ///
+    /// See [`Handler`] for an example.
     fn progress(&self, params: ProgressParams) -> BoxFuture<'_, ()> {
         let _ = params;
         Box::pin(async {})
     }
 
     /// A `notifications/message` for this request.
+    ///
+    /// See [`Handler`] for an example.
     fn log(&self, params: LoggingMessageParams) -> BoxFuture<'_, ()> {
         let _ = params;
         Box::pin(async {})
@@ -148,6 +216,8 @@ pub trait Handler: Send + Sync {
     /// `CreateTaskResult` (2026-07-28) or the `task` object of the handshake era. The client
     /// then follows the task until it ends; questions the task asks come to [`Handler::ask`].
     /// The default does nothing.
+    ///
+    /// See [`RequestOptions::as_task`] and [`Handler`] for an example.
     fn task_created(&self, task: &Value) -> BoxFuture<'_, ()> {
         let _ = task;
         Box::pin(async {})
@@ -155,6 +225,8 @@ pub trait Handler: Send + Sync {
 
     /// Answers a question (called concurrently for the questions of one `input_required`
     /// result). The default refuses with `-32601`.
+    ///
+    /// See [`Handler`] for an example.
     fn ask(&self, ask: ServerAsk) -> BoxFuture<'_, Result<Value, ErrorObject>> {
         Box::pin(async move {
             Err(ErrorObject::new(
@@ -166,12 +238,22 @@ pub trait Handler: Send + Sync {
 }
 
 /// A [`Handler`] that ignores notifications and refuses questions.
+///
+/// See [`Client::request`] for an example.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoHandler;
 
 impl Handler for NoHandler {}
 
 /// Which era to speak.
+///
+/// # Examples
+/// ```
+/// use mcp_transport::client::{ClientConfig, EraPreference};
+/// // A server known to speak only the handshake era: skip the `server/discover` probe.
+/// let config = ClientConfig::default().era(EraPreference::Handshake);
+/// assert_eq!(config.era, EraPreference::Handshake);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum EraPreference {
@@ -185,6 +267,23 @@ pub enum EraPreference {
 }
 
 /// Settings of a [`Client`].
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// use mcp_core::protocol::{ClientCapabilities, Implementation};
+/// use mcp_transport::client::{ClientConfig, EraPreference};
+///
+/// let config = ClientConfig::default()
+///     .client_info(Implementation::new("my-agent", "0.3.0"))
+///     .capabilities(ClientCapabilities::default()) // declares nothing: questions are not asked
+///     .era(EraPreference::Auto)
+///     .request_timeout(Duration::from_secs(30))
+///     .reconnect_delay(Duration::from_secs(1))
+///     .watch_changes(true);
+/// assert_eq!(config.request_timeout, Duration::from_secs(30));
+/// assert!(config.watch_changes);
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ClientConfig {
@@ -239,36 +338,48 @@ impl Default for ClientConfig {
 
 impl ClientConfig {
     /// Sets the capabilities.
+    ///
+    /// See [`ClientConfig`] for an example.
     pub fn capabilities(mut self, caps: ClientCapabilities) -> Self {
         self.capabilities = caps;
         self
     }
 
     /// Sets the client info.
+    ///
+    /// See [`ClientConfig`] for an example.
     pub fn client_info(mut self, info: Implementation) -> Self {
         self.client_info = info;
         self
     }
 
     /// Sets the era preference.
+    ///
+    /// See [`ClientConfig`] for an example.
     pub fn era(mut self, era: EraPreference) -> Self {
         self.era = era;
         self
     }
 
     /// Sets the idle timeout of requests.
+    ///
+    /// See [`ClientConfig`] for an example.
     pub fn request_timeout(mut self, t: Duration) -> Self {
         self.request_timeout = t;
         self
     }
 
     /// Sets the least time between reconnection attempts.
+    ///
+    /// See [`ClientConfig`] for an example.
     pub fn reconnect_delay(mut self, d: Duration) -> Self {
         self.reconnect_delay = d;
         self
     }
 
     /// Keeps a change stream open.
+    ///
+    /// See [`Client::events`] for an example.
     pub fn watch_changes(mut self, on: bool) -> Self {
         self.watch_changes = on;
         self
@@ -276,6 +387,20 @@ impl ClientConfig {
 }
 
 /// Per-request settings.
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// use mcp_core::protocol::{ClientCapabilities, LoggingLevel};
+/// use mcp_transport::client::RequestOptions;
+///
+/// let opts = RequestOptions::new()
+///     .capabilities(ClientCapabilities::default())
+///     .log_level(LoggingLevel::Warning)
+///     .timeout(Duration::from_secs(120));
+/// assert_eq!(opts.log_level, Some(LoggingLevel::Warning));
+/// assert!(!opts.as_task);
+/// ```
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub struct RequestOptions {
@@ -296,23 +421,31 @@ pub struct RequestOptions {
 
 impl RequestOptions {
     /// Default options.
+    ///
+    /// See [`RequestOptions`] for an example.
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Declares these capabilities (2026-07-28).
+    ///
+    /// See [`RequestOptions`] for an example.
     pub fn capabilities(mut self, caps: ClientCapabilities) -> Self {
         self.capabilities = Some(caps);
         self
     }
 
     /// Asks for log messages at `level` and above (2026-07-28).
+    ///
+    /// See [`RequestOptions`] for an example.
     pub fn log_level(mut self, level: LoggingLevel) -> Self {
         self.log_level = Some(level);
         self
     }
 
     /// Sets the idle timeout.
+    ///
+    /// See [`RequestOptions`] for an example.
     pub fn timeout(mut self, t: Duration) -> Self {
         self.timeout = Some(t);
         self
@@ -341,6 +474,8 @@ impl RequestOptions {
 }
 
 /// Something the server announced outside any request.
+///
+/// See [`Client::events`] for an example.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum ServerEvent {
@@ -507,6 +642,41 @@ impl Drop for Inner {
 }
 
 /// An MCP client. Cheap to clone; clones share the connection.
+///
+/// # Examples
+///
+/// Against a server started in the example itself, on a free local port:
+///
+/// ```
+/// use mcp_transport::client::{Client, ClientConfig, HttpTransport};
+/// use serde_json::json;
+///
+/// # use mcp_core::{Args, Router, ToolDef};
+/// # #[derive(serde::Deserialize, schemars::JsonSchema)]
+/// # struct Sum { a: i64, b: i64 }
+/// # async fn add(Args(s): Args<Sum>) -> String { (s.a + s.b).to_string() }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// # let url = format!("http://{}/mcp", listener.local_addr()?);
+/// # let router: Router = Router::new().tool(ToolDef::new("add", add).description("Adds"));
+/// # let service = mcp_transport::http::McpService::from_router(router);
+/// # tokio::spawn(mcp_transport::http::serve_with(service, listener, std::future::pending()));
+/// let client = Client::connect(HttpTransport::new(url), ClientConfig::default()).await?;
+/// assert!(client.era().await?.is_modern());
+/// println!("connected to {}", client.server_info().await?.name);
+/// assert!(client.server_capabilities().await?.tools.is_some());
+/// assert_eq!(client.instructions().await?, None);
+///
+/// let tools = client.list_tools().await?;
+/// assert_eq!(tools[0].name, "add");
+/// let result = client.call_tool("add", json!({"a": 2, "b": 3})).await?;
+/// assert_eq!(result.content[0].as_text(), Some("5"));
+/// // The server offers no prompts: `prompts/list` does not exist there.
+/// assert!(client.list_prompts().await.is_err());
+/// client.close();
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
@@ -521,6 +691,15 @@ impl std::fmt::Debug for Client {
 }
 
 /// Where a [`Client`] connects to.
+///
+/// # Examples
+/// ```
+/// use mcp_transport::client::{ChildProcess, HttpTransport, Transport};
+/// let local: Transport = ChildProcess::new("hello").arg("--stdio").into();
+/// let remote: Transport = HttpTransport::new("https://mcp.example.com/mcp").into();
+/// assert!(matches!(local, Transport::Child(_)));
+/// assert!(matches!(remote, Transport::Http(_)));
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Transport {
@@ -594,6 +773,8 @@ impl Drop for CancelGuard {
 
 impl Client {
     /// Connects and negotiates the era.
+    ///
+    /// See [`Client`] for an example.
     pub async fn connect(
         transport: impl Into<Transport>,
         config: ClientConfig,
@@ -605,6 +786,29 @@ impl Client {
 
     /// A client that connects on its first request (and keeps trying on later ones when the
     /// server is not there yet).
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_transport::client::{Client, ClientConfig, HttpTransport};
+    ///
+    /// # use mcp_core::{Args, Router, ToolDef};
+    /// # #[derive(serde::Deserialize, schemars::JsonSchema)]
+    /// # struct Sum { a: i64, b: i64 }
+    /// # async fn add(Args(s): Args<Sum>) -> String { (s.a + s.b).to_string() }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let url = format!("http://{}/mcp", listener.local_addr()?);
+    /// # let router: Router = Router::new().tool(ToolDef::new("add", add).description("Adds"));
+    /// # let service = mcp_transport::http::McpService::from_router(router);
+    /// # tokio::spawn(mcp_transport::http::serve_with(service, listener, std::future::pending()));
+    /// // Nothing is sent yet: the server may start later.
+    /// let client = Client::lazy(HttpTransport::new(url), ClientConfig::default())?;
+    /// assert_eq!(client.config().max_input_rounds, 16);
+    /// // The first request connects and negotiates.
+    /// assert_eq!(client.list_tools().await?.len(), 1);
+    /// # Ok(()) }
+    /// ```
     pub fn lazy(
         transport: impl Into<Transport>,
         config: ClientConfig,
@@ -627,36 +831,73 @@ impl Client {
     }
 
     /// The configuration.
+    ///
+    /// See [`Client::lazy`] for an example.
     pub fn config(&self) -> &ClientConfig {
         &self.inner.config
     }
 
     /// Announcements outside requests: list changes, resource updates, stray logs, reconnects.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::{Router, Server, ToolDef};
+    /// use mcp_transport::client::{Client, ClientConfig, HttpTransport, ServerEvent};
+    /// use mcp_transport::http::{HttpConfig, McpService};
+    ///
+    /// async fn ping() -> &'static str { "pong" }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let url = format!("http://{}/mcp", listener.local_addr()?);
+    /// let server = Server::new(Router::new().tool_fn("ping", ping));
+    /// # let service = McpService::new(server.clone(), HttpConfig::default());
+    /// # tokio::spawn(mcp_transport::http::serve_with(service, listener, std::future::pending()));
+    /// let client = Client::connect(HttpTransport::new(url), ClientConfig::default().watch_changes(true)).await?;
+    /// let mut events = client.events();
+    /// client.list_tools().await?; // the change stream is open once a session is
+    /// # tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    /// server.handle().add_tool(ToolDef::new("pong", ping));
+    /// let event = tokio::time::timeout(std::time::Duration::from_secs(5), events.recv()).await??;
+    /// assert_eq!(event, ServerEvent::ToolsChanged);
+    /// # Ok(()) }
+    /// ```
     pub fn events(&self) -> broadcast::Receiver<ServerEvent> {
         self.inner.wire.events().subscribe()
     }
 
     /// The negotiated era (connecting first if needed).
+    ///
+    /// See [`Client`] for an example.
     pub async fn era(&self) -> Result<Era, ClientError> {
         Ok(self.session().await?.era)
     }
 
     /// The server's name and version.
+    ///
+    /// See [`Client`] for an example.
     pub async fn server_info(&self) -> Result<Implementation, ClientError> {
         Ok(self.session().await?.server_info.clone())
     }
 
     /// What the server offers.
+    ///
+    /// See [`Client`] for an example.
     pub async fn server_capabilities(&self) -> Result<ServerCapabilities, ClientError> {
         Ok(self.session().await?.capabilities.clone())
     }
 
     /// The server's instructions, if any.
+    ///
+    /// See [`Client`] for an example.
     pub async fn instructions(&self) -> Result<Option<String>, ClientError> {
         Ok(self.session().await?.instructions.clone())
     }
 
     /// Stops the client: the child process is killed, streams are closed.
+    ///
+    /// See [`Client`] for an example.
     pub fn close(&self) {
         self.inner.wire.shutdown();
     }
@@ -903,6 +1144,30 @@ impl Client {
     /// Sends any request and waits for its final result: the 2026-07-28 envelope is added,
     /// `input_required` rounds are answered through `handler`, and the handshake era's
     /// server→client requests too. `params` must be a JSON object or `null`.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_transport::client::{Client, ClientConfig, HttpTransport, NoHandler, RequestOptions};
+    /// use serde_json::json;
+    ///
+    /// # use mcp_core::{Args, Router, ToolDef};
+    /// # #[derive(serde::Deserialize, schemars::JsonSchema)]
+    /// # struct Sum { a: i64, b: i64 }
+    /// # async fn add(Args(s): Args<Sum>) -> String { (s.a + s.b).to_string() }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let url = format!("http://{}/mcp", listener.local_addr()?);
+    /// # let router: Router = Router::new().tool(ToolDef::new("add", add).description("Adds"));
+    /// # let service = mcp_transport::http::McpService::from_router(router);
+    /// # tokio::spawn(mcp_transport::http::serve_with(service, listener, std::future::pending()));
+    /// let client = Client::connect(HttpTransport::new(url), ClientConfig::default()).await?;
+    /// let listed = client.request("tools/list", json!({}), &RequestOptions::new(), &NoHandler).await?;
+    /// assert_eq!(listed["tools"][0]["name"], "add");
+    /// let err = client.request("no/such/method", json!({}), &RequestOptions::new(), &NoHandler).await.unwrap_err();
+    /// assert!(!err.is_unavailable());
+    /// # Ok(()) }
+    /// ```
     pub async fn request(
         &self,
         method: &str,
@@ -1267,6 +1532,8 @@ impl Client {
     }
 
     /// Every tool, across pages.
+    ///
+    /// See [`Client`] for an example.
     pub async fn list_tools(&self) -> Result<Vec<Tool>, ClientError> {
         let tools: Vec<Tool> = self.list_all("tools/list", "tools").await?;
         self.remember_mirrors(&tools);
@@ -1274,22 +1541,55 @@ impl Client {
     }
 
     /// Every prompt, across pages.
+    ///
+    /// See [`Client`] for an example.
     pub async fn list_prompts(&self) -> Result<Vec<Prompt>, ClientError> {
         self.list_all("prompts/list", "prompts").await
     }
 
     /// Every resource, across pages.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::{Args, ResourceDef, Router, TemplateDef};
+    /// use mcp_transport::client::{Client, ClientConfig, HttpTransport};
+    ///
+    /// #[derive(serde::Deserialize, schemars::JsonSchema)]
+    /// struct Day { day: String }
+    /// async fn today() -> String { "sunny".into() }
+    /// async fn forecast(Args(d): Args<Day>) -> String { format!("{}: rain", d.day) }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let url = format!("http://{}/mcp", listener.local_addr()?);
+    /// let router: Router = Router::new()
+    ///     .resource(ResourceDef::new("weather://today", "today", today))
+    ///     .resource_template(TemplateDef::new("weather://{day}", "forecast", forecast));
+    /// # let service = mcp_transport::http::McpService::from_router(router);
+    /// # tokio::spawn(mcp_transport::http::serve_with(service, listener, std::future::pending()));
+    /// let client = Client::connect(HttpTransport::new(url), ClientConfig::default()).await?;
+    /// assert_eq!(client.list_resources().await?[0].uri, "weather://today");
+    /// assert_eq!(client.list_resource_templates().await?[0].uri_template, "weather://{day}");
+    /// let read = client.read_resource("weather://monday").await?;
+    /// assert_eq!(read.contents[0].as_text(), Some("monday: rain"));
+    /// # Ok(()) }
+    /// ```
     pub async fn list_resources(&self) -> Result<Vec<Resource>, ClientError> {
         self.list_all("resources/list", "resources").await
     }
 
     /// Every resource template, across pages.
+    ///
+    /// See [`Client::list_resources`] for an example.
     pub async fn list_resource_templates(&self) -> Result<Vec<ResourceTemplate>, ClientError> {
         self.list_all("resources/templates/list", "resourceTemplates")
             .await
     }
 
     /// Calls a tool (arguments: a JSON object or `null`), refusing the server's questions.
+    ///
+    /// See [`Client`] for an example.
     pub async fn call_tool(
         &self,
         name: &str,
@@ -1300,6 +1600,8 @@ impl Client {
     }
 
     /// Calls a tool with options and a handler for its notifications and questions.
+    ///
+    /// See [`Handler`] for an example.
     pub async fn call_tool_with(
         &self,
         name: &str,
@@ -1316,6 +1618,37 @@ impl Client {
     }
 
     /// Gets a prompt.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::router::Completing;
+    /// use mcp_core::{Args, CompletionDef, PromptDef, Router};
+    /// use mcp_transport::client::{Client, ClientConfig, HttpTransport};
+    /// use serde_json::json;
+    ///
+    /// #[derive(serde::Deserialize, schemars::JsonSchema)]
+    /// struct Lang { lang: String }
+    /// async fn greet(Args(l): Args<Lang>) -> String { format!("Say hi in {}", l.lang) }
+    /// async fn langs(c: Completing) -> Vec<String> {
+    ///     ["rust", "ruby"].iter().filter(|l| l.starts_with(&c.value)).map(|l| l.to_string()).collect()
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let url = format!("http://{}/mcp", listener.local_addr()?);
+    /// let router: Router = Router::new()
+    ///     .prompt(PromptDef::new("greet", greet))
+    ///     .completion(CompletionDef::prompt("greet", "lang", langs));
+    /// # let service = mcp_transport::http::McpService::from_router(router);
+    /// # tokio::spawn(mcp_transport::http::serve_with(service, listener, std::future::pending()));
+    /// let client = Client::connect(HttpTransport::new(url), ClientConfig::default()).await?;
+    /// let prompt = client.get_prompt("greet", json!({"lang": "rust"})).await?;
+    /// assert_eq!(prompt.messages.len(), 1);
+    /// let reference = mcp_core::protocol::CompletionReference::Prompt { name: "greet".into(), title: None };
+    /// assert_eq!(client.complete(reference, "lang", "r").await?.values, ["rust", "ruby"]);
+    /// # Ok(()) }
+    /// ```
     pub async fn get_prompt(
         &self,
         name: &str,
@@ -1332,6 +1665,8 @@ impl Client {
     }
 
     /// Reads a resource.
+    ///
+    /// See [`Client::list_resources`] for an example.
     pub async fn read_resource(&self, uri: &str) -> Result<ReadResourceResult, ClientError> {
         let value = self
             .request(
@@ -1345,6 +1680,8 @@ impl Client {
     }
 
     /// Completes a prompt argument or template variable.
+    ///
+    /// See [`Client::get_prompt`] for an example.
     pub async fn complete(
         &self,
         reference: CompletionReference,
@@ -1372,6 +1709,28 @@ impl Client {
 
     /// Sets the handshake-era log level (`logging/setLevel`); in 2026-07-28 a no-op (pass
     /// [`RequestOptions::log_level`] instead).
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::protocol::LoggingLevel;
+    /// use mcp_transport::client::{Client, ClientConfig, EraPreference, HttpTransport};
+    ///
+    /// # use mcp_core::{Args, Router, ToolDef};
+    /// # #[derive(serde::Deserialize, schemars::JsonSchema)]
+    /// # struct Sum { a: i64, b: i64 }
+    /// # async fn add(Args(s): Args<Sum>) -> String { (s.a + s.b).to_string() }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let url = format!("http://{}/mcp", listener.local_addr()?);
+    /// # let router: Router = Router::new().tool(ToolDef::new("add", add).description("Adds"));
+    /// # let service = mcp_transport::http::McpService::from_router(router);
+    /// # tokio::spawn(mcp_transport::http::serve_with(service, listener, std::future::pending()));
+    /// let config = ClientConfig::default().era(EraPreference::Handshake);
+    /// let client = Client::connect(HttpTransport::new(url), config).await?;
+    /// client.set_log_level(LoggingLevel::Error).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn set_log_level(&self, level: LoggingLevel) -> Result<(), ClientError> {
         if self.era().await?.is_modern() {
             return Ok(());
@@ -1391,6 +1750,32 @@ impl Client {
     /// the updates come on the GET stream, opened for it); in 2026-07-28 the URI joins the
     /// `resourceSubscriptions` of the client's `subscriptions/listen` stream (opened, or
     /// opened again, for it).
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::{ResourceDef, Router, Server};
+    /// use mcp_transport::client::{Client, ClientConfig, HttpTransport, ServerEvent};
+    /// use mcp_transport::http::{HttpConfig, McpService};
+    ///
+    /// async fn status() -> String { "green".into() }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let url = format!("http://{}/mcp", listener.local_addr()?);
+    /// let server = Server::new(Router::new().resource(ResourceDef::new("status://build", "build", status)));
+    /// # let service = McpService::new(server.clone(), HttpConfig::default());
+    /// # tokio::spawn(mcp_transport::http::serve_with(service, listener, std::future::pending()));
+    /// let client = Client::connect(HttpTransport::new(url), ClientConfig::default()).await?;
+    /// let mut events = client.events();
+    /// client.subscribe_resource("status://build").await?;
+    /// # tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    /// server.handle().notify_resource_updated("status://build");
+    /// let event = tokio::time::timeout(std::time::Duration::from_secs(5), events.recv()).await??;
+    /// assert_eq!(event, ServerEvent::ResourceUpdated("status://build".into()));
+    /// client.unsubscribe_resource("status://build").await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn subscribe_resource(&self, uri: &str) -> Result<(), ClientError> {
         let session = self.session().await?;
         let modern = session.era.is_modern();
@@ -1414,6 +1799,8 @@ impl Client {
     }
 
     /// Ends a subscription made with [`Client::subscribe_resource`].
+    ///
+    /// See [`Client::subscribe_resource`] for an example.
     pub async fn unsubscribe_resource(&self, uri: &str) -> Result<(), ClientError> {
         let session = self.session().await?;
         let removed = lock(&self.inner.subscriptions).remove(uri);

@@ -43,6 +43,8 @@ pub struct ChildProcess {
 
 impl ChildProcess {
     /// A program to run (looked up on `PATH` unless it is a path).
+    ///
+    /// See [`ChildProcess`] for an example.
     pub fn new(program: impl Into<OsString>) -> Self {
         ChildProcess {
             program: program.into(),
@@ -54,36 +56,56 @@ impl ChildProcess {
     }
 
     /// Adds an argument.
+    ///
+    /// See [`ChildProcess`] for an example.
     pub fn arg(mut self, arg: impl Into<OsString>) -> Self {
         self.args.push(arg.into());
         self
     }
 
     /// Adds arguments.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_transport::client::ChildProcess;
+    /// let child = ChildProcess::new("/usr/local/bin/postgres-server")
+    ///     .args(["--allow-writes", "--stdio"])
+    ///     .current_dir("/srv/app")
+    ///     .inherit_stderr(false);
+    /// assert_eq!(child.program(), "/usr/local/bin/postgres-server");
+    /// ```
     pub fn args<I: IntoIterator<Item = impl Into<OsString>>>(mut self, args: I) -> Self {
         self.args.extend(args.into_iter().map(Into::into));
         self
     }
 
     /// Sets an environment variable.
+    ///
+    /// See [`ChildProcess`] for an example.
     pub fn env(mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> Self {
         self.env.insert(key.into(), value.into());
         self
     }
 
     /// Sets the working directory.
+    ///
+    /// See [`ChildProcess::args`] for an example.
     pub fn current_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.cwd = Some(dir.into());
         self
     }
 
     /// Whether the child's stderr goes to ours (the default) or is discarded.
+    ///
+    /// See [`ChildProcess::args`] for an example.
     pub fn inherit_stderr(mut self, on: bool) -> Self {
         self.inherit_stderr = on;
         self
     }
 
     /// The program, for display.
+    ///
+    /// See [`ChildProcess`] for an example.
     pub fn program(&self) -> std::borrow::Cow<'_, str> {
         self.program.to_string_lossy()
     }
