@@ -13,47 +13,16 @@
 mod common;
 mod gateway_support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use common::run_with_timeout;
+use common::interop::{expect_all_passed, python_script};
 use gateway_support::*;
 use serde_json::Value;
 
-const PROVISION_TIMEOUT: Duration = Duration::from_secs(900);
 const RUN_TIMEOUT: Duration = Duration::from_secs(150);
-
-fn provision_python() -> PathBuf {
-    let script = Path::new(MANIFEST_DIR).join("../.ci/python-client");
-    let target = Path::new(GATEWAY)
-        .parent()
-        .and_then(Path::parent)
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from(MANIFEST_DIR).join("../target"));
-    let out = run_with_timeout(
-        Command::new("bash")
-            .arg(&script)
-            .env("CARGO_TARGET_DIR", target),
-        PROVISION_TIMEOUT,
-    )
-    .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
-    assert!(
-        out.status.is_some_and(|s| s.success()),
-        "provisioning the Python client failed:\n{}",
-        out.dump()
-    );
-    let python = out
-        .stdout
-        .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .map(|l| PathBuf::from(l.trim()))
-        .expect("a python path");
-    assert!(python.is_file(), "{} is not a file", python.display());
-    python
-}
 
 /// The test cluster's URL (`.ci/postgres`, stopped when this test process exits).
 fn database_url() -> &'static str {
@@ -79,40 +48,18 @@ fn database_url() -> &'static str {
 
 /// Runs a Python script against `gateway --config CONFIG [extra]` and returns its stdout.
 fn run_script(script: &str, mode: &str, config: &Path, extra: &[&str]) -> String {
-    let python = provision_python();
-    let script = Path::new(MANIFEST_DIR).join(script);
-    let out = run_with_timeout(
-        Command::new(&python)
-            .arg("-u")
-            .arg(&script)
+    let out = expect_all_passed(
+        &format!("Python mode={mode}"),
+        python_script(script)
             .args(["--mode", mode, "--timeout", "30", "--"])
             .arg(GATEWAY)
             .arg("--config")
             .arg(config)
             .args(extra)
-            .env("PYTHONUNBUFFERED", "1")
             .env("RUST_LOG", "warn"),
         RUN_TIMEOUT,
-    )
-    .unwrap_or_else(|e| panic!("cannot run the Python client: {e}"));
-    let ok = out.status.is_some_and(|s| s.success());
-    assert!(
-        ok,
-        "the Python client (mode={mode}) failed:\n{}",
-        out.dump()
+        String::new,
     );
-    let summary = out
-        .stdout
-        .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("");
-    assert!(
-        summary.ends_with(" passed, 0 failed") && !summary.starts_with("0 passed"),
-        "unexpected summary {summary:?} (mode={mode}):\n{}",
-        out.dump()
-    );
-    println!("mode={mode}:\n{}", out.stdout.trim_end());
     out.stdout
 }
 

@@ -17,62 +17,19 @@ mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::run_with_timeout;
+use common::interop::{expect_all_passed, provision, python_script};
 use serde_json::{json, Value};
 
 const CONFORMANCE_SERVER: &str = env!("CARGO_BIN_EXE_conformance-server");
 const AXUM_MOUNT: &str = env!("CARGO_BIN_EXE_axum-mount");
 const MANIFEST_DIR: &str = env!("CARGO_MANIFEST_DIR");
 
-/// Provisioning may download from PyPI or npm on a cold cache.
-const PROVISION_TIMEOUT: Duration = Duration::from_secs(900);
 /// Hard limit for one client run.
 const RUN_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// The cargo target dir that holds the binaries (`<target>/<profile>/<bin>`).
-fn target_dir() -> PathBuf {
-    Path::new(CONFORMANCE_SERVER)
-        .parent()
-        .and_then(Path::parent)
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from(MANIFEST_DIR).join("../target"))
-}
-
-/// Runs a `.ci/` provisioning script and returns its last stdout line.
-fn provision(script: &str) -> String {
-    let path = Path::new(MANIFEST_DIR).join("..").join(".ci").join(script);
-    assert!(path.is_file(), "missing {}", path.display());
-    let out = run_with_timeout(
-        Command::new("bash")
-            .arg(&path)
-            .env("CARGO_TARGET_DIR", target_dir()),
-        PROVISION_TIMEOUT,
-    )
-    .unwrap_or_else(|e| panic!("cannot run {}: {e}", path.display()));
-    match out.status {
-        Some(s) if s.success() => {}
-        Some(s) => panic!(
-            "provisioning failed ({} exited with {s}):\n{}",
-            path.display(),
-            out.dump()
-        ),
-        None => panic!(
-            "provisioning timed out after {PROVISION_TIMEOUT:?} ({}):\n{}",
-            path.display(),
-            out.dump()
-        ),
-    }
-    out.stdout
-        .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .map(|l| l.trim().to_owned())
-        .unwrap_or_else(|| panic!("{} printed nothing:\n{}", path.display(), out.dump()))
-}
 
 /// A server process on a free loopback port, killed on drop.
 struct Server {
@@ -138,50 +95,20 @@ impl Drop for Server {
     }
 }
 
-/// Runs an interop client command against `server` and checks its summary line.
+/// Runs an interop client command against `server` and checks its report.
 fn run_client(what: &str, cmd: &mut Command, server: &Server) {
-    let out = run_with_timeout(cmd, RUN_TIMEOUT)
-        .unwrap_or_else(|e| panic!("cannot run the {what} client: {e}"));
-    let report = || {
-        format!(
-            "{}\n--- server stderr ---\n{}",
-            out.dump(),
-            server.stderr().trim_end()
-        )
-    };
-    let Some(status) = out.status else {
-        panic!(
-            "the {what} client did not finish within {RUN_TIMEOUT:?}:\n{}",
-            report()
-        );
-    };
-    let summary = out
-        .stdout
-        .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("");
-    assert!(
-        status.success() && summary.ends_with(" passed, 0 failed") && !summary.starts_with("0 "),
-        "the {what} client reported failures ({status}, {summary:?}):\n{}",
-        report()
-    );
-    println!("{what}: ok in {:?}\n{}", out.elapsed, out.stdout.trim_end());
+    expect_all_passed(what, cmd, RUN_TIMEOUT, || {
+        format!("--- server stderr ---\n{}", server.stderr().trim_end())
+    });
 }
 
 fn python(mode: &str) {
-    let python = PathBuf::from(provision("python-client"));
-    assert!(python.is_file(), "{} is not a file", python.display());
     let server = Server::start(CONFORMANCE_SERVER);
-    let script = Path::new(MANIFEST_DIR).join("tests/interop/python_http_client.py");
     run_client(
         &format!("Python mcp==2.3.0 mode={mode}"),
-        Command::new(&python)
-            .arg("-u")
-            .arg(&script)
+        python_script("tests/interop/python_http_client.py")
             .args(["--mode", mode, "--url", &server.url])
-            .args(["--timeout", "30", "--overall-timeout", "100"])
-            .env("PYTHONUNBUFFERED", "1"),
+            .args(["--timeout", "30", "--overall-timeout", "100"]),
         &server,
     );
 }

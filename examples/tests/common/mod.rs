@@ -1,7 +1,10 @@
 //! Helpers shared by the integration tests: drive a server binary over stdio
-//! (raw writes, line reads with timeouts, JSON-RPC framing checks) and run a
-//! command under a hard timeout.
+//! (raw writes, line reads with timeouts, JSON-RPC framing checks), run a
+//! command under a hard timeout, and run the official clients against a server
+//! ([`interop`]).
 #![allow(dead_code)]
+
+pub(crate) mod interop;
 
 use std::collections::VecDeque;
 use std::fmt::Write as _;
