@@ -72,10 +72,35 @@ use session::{LiveStream, Session, Sessions};
 
 /// The TCP peer of a request: [`serve_with`] puts it in the request's extensions (when
 /// mounting [`McpService`] elsewhere, insert it yourself).
+///
+/// # Examples
+/// ```
+/// use mcp_core::Router;
+/// use mcp_transport::http::{McpService, PeerAddr};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let service = McpService::from_router(Router::new());
+/// // Mounted in another server: tell the transport who the client is.
+/// let body = r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
+/// let mut req = http::Request::post("/mcp")
+///     .header("host", "localhost")
+///     .header("content-type", "application/json")
+///     .header("accept", "application/json, text/event-stream")
+///     .header("mcp-protocol-version", "2025-06-18")
+///     .body(http_body_util::Full::new(bytes::Bytes::from(body)))
+///     .unwrap();
+/// req.extensions_mut().insert(PeerAddr("203.0.113.9:51000".parse().unwrap()));
+/// let resp = service.handle(req).await;
+/// assert!(resp.status().is_client_error()); // no session: `initialize` first
+/// # }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PeerAddr(pub SocketAddr);
 
 /// The response body type.
+///
+/// See [`McpService::handle`] for an example.
 pub type Body = UnsyncBoxBody<Bytes, Infallible>;
 
 const SESSION_HEADER: &str = "mcp-session-id";
@@ -179,78 +204,136 @@ impl Default for HttpConfig {
 
 impl HttpConfig {
     /// Believes `X-Forwarded-For` as far as these proxies wrote it.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use mcp_core::layers::{Metrics, TrustedProxies};
+    /// use mcp_transport::http::{Allowlist, HttpConfig};
+    ///
+    /// let metrics = Metrics::new();
+    /// let config = HttpConfig::default()
+    ///     .allow(Allowlist::with_hosts(["mcp.example.com"]))
+    ///     .trusted_proxies(TrustedProxies::new(["10.0.0.0/8"]).unwrap())
+    ///     .metrics(&metrics)
+    ///     .path("/api/mcp")
+    ///     .max_body_bytes(1024 * 1024)
+    ///     .max_sessions(1_000)
+    ///     .session_idle_timeout(Duration::from_secs(600));
+    /// assert_eq!(config.path, "/api/mcp");
+    /// assert!(config.allow.host_allowed("mcp.example.com:443"));
+    /// ```
     pub fn trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
         self.trusted_proxies = proxies;
         self
     }
 
     /// Reports opened and closed sessions to `metrics`.
+    ///
+    /// See [`HttpConfig::trusted_proxies`] for an example.
     pub fn metrics(mut self, metrics: &Metrics) -> Self {
         self.metrics = Some(metrics.clone());
         self
     }
 
     /// Serves these operations endpoints beside the MCP endpoint.
+    ///
+    /// See [`OpsEndpoints`](crate::metrics::OpsEndpoints) for an example.
     pub fn ops(mut self, ops: crate::metrics::OpsEndpoints) -> Self {
         self.ops = Some(ops);
         self
     }
 
     /// Sets the accepted host names.
+    ///
+    /// See [`HttpConfig::trusted_proxies`] for an example.
     pub fn allow(mut self, allow: Allowlist) -> Self {
         self.allow = allow;
         self
     }
 
     /// JSON-only responses for the handshake era.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_transport::http::HttpConfig;
+    /// // Behind a proxy that buffers responses: no SSE, no sessions.
+    /// let config = HttpConfig::default().json_response(true).stateless(true);
+    /// assert!(config.json_response && config.stateless);
+    /// ```
     pub fn json_response(mut self, on: bool) -> Self {
         self.json_response = on;
         self
     }
 
     /// Sessionless handshake era.
+    ///
+    /// See [`HttpConfig::json_response`] for an example.
     pub fn stateless(mut self, on: bool) -> Self {
         self.stateless = on;
         self
     }
 
     /// The session cap.
+    ///
+    /// See [`HttpConfig::trusted_proxies`] for an example.
     pub fn max_sessions(mut self, n: usize) -> Self {
         self.max_sessions = n;
         self
     }
 
     /// The idle timeout of sessions.
+    ///
+    /// See [`HttpConfig::trusted_proxies`] for an example.
     pub fn session_idle_timeout(mut self, d: Duration) -> Self {
         self.session_idle_timeout = d;
         self
     }
 
     /// The body size cap.
+    ///
+    /// See [`HttpConfig::trusted_proxies`] for an example.
     pub fn max_body_bytes(mut self, n: usize) -> Self {
         self.max_body_bytes = n;
         self
     }
 
     /// The endpoint path used by [`serve`].
+    ///
+    /// See [`HttpConfig::trusted_proxies`] for an example.
     pub fn path(mut self, p: impl Into<String>) -> Self {
         self.path = p.into();
         self
     }
 
     /// Replaces the event store.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::sync::Arc;
+    /// use mcp_transport::http::{HttpConfig, InMemoryEventStore, InMemorySessionStore};
+    ///
+    /// let config = HttpConfig::default()
+    ///     .event_store(Arc::new(InMemoryEventStore::new(1_000, 500)))
+    ///     .session_store(Arc::new(InMemorySessionStore::default()));
+    /// assert!(config.relay.is_none());
+    /// ```
     pub fn event_store(mut self, s: Arc<dyn EventStore>) -> Self {
         self.event_store = s;
         self
     }
 
     /// Replaces the session store.
+    ///
+    /// See [`HttpConfig::event_store`] for an example.
     pub fn session_store(mut self, s: Arc<dyn SessionStore>) -> Self {
         self.session_store = s;
         self
     }
 
     /// Relays client messages between instances (see [`SessionRelay`]).
+    ///
+    /// See [`SessionRelay`] for an example.
     pub fn relay(mut self, r: Arc<dyn SessionRelay>) -> Self {
         self.relay = Some(r);
         self
@@ -334,6 +417,8 @@ impl std::fmt::Debug for McpService {
 impl McpService {
     /// A service for `server`. The idle-session reaper starts here when called inside a tokio
     /// runtime, otherwise with the first request.
+    ///
+    /// See [`McpService`] for an example.
     pub fn new(server: Server, config: HttpConfig) -> Self {
         let modern = Connection::new_modern(&server);
         let listen = Connection::new_modern(&server);
@@ -357,6 +442,8 @@ impl McpService {
     }
 
     /// A service for a router with the default configuration.
+    ///
+    /// See [`McpService::handle`] for an example.
     pub fn from_router(router: Router) -> Self {
         Self::new(Server::new(router), HttpConfig::default())
     }
@@ -366,6 +453,23 @@ impl McpService {
     /// calls in flight go on to their answers. [`serve_with`] calls this when its shutdown
     /// future completes; call it yourself when the service is mounted in another server, then
     /// [`McpService::close`] once that server's own graceful shutdown is over.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::Router;
+    /// use mcp_transport::http::McpService;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let service = McpService::from_router(Router::new());
+    /// // The server this service is mounted in begins its graceful shutdown:
+    /// service.shutdown();
+    /// assert!(service.is_shutting_down());
+    /// // …and once it is over:
+    /// service.close();
+    /// assert_eq!(service.session_count(), 0);
+    /// # }
+    /// ```
     pub fn shutdown(&self) {
         self.inner.shutdown.cancel();
         self.inner.listen.close();
@@ -373,6 +477,8 @@ impl McpService {
 
     /// Ends everything at once: every session is closed and forgotten, and the cancellation
     /// token of every call still running fires. The last step of a shutdown.
+    ///
+    /// See [`McpService::shutdown`] for an example.
     pub fn close(&self) {
         self.shutdown();
         for s in self.inner.sessions.drain() {
@@ -385,16 +491,54 @@ impl McpService {
     }
 
     /// Whether [`McpService::shutdown`] was called.
+    ///
+    /// See [`McpService::shutdown`] for an example.
     pub fn is_shutting_down(&self) -> bool {
         self.inner.shutdown.is_cancelled()
     }
 
     /// How many handshake-era sessions are open.
+    ///
+    /// See [`McpService::handle`] for an example.
     pub fn session_count(&self) -> usize {
         self.inner.sessions.len()
     }
 
     /// Handles one request.
+    ///
+    /// # Examples
+    /// ```
+    /// use http_body_util::{BodyExt, Full};
+    /// use mcp_core::Router;
+    /// use mcp_transport::http::{HttpConfig, McpService};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let service = McpService::new(mcp_core::Server::new(Router::new()), HttpConfig::default().json_response(true));
+    /// let initialize = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{
+    ///     "protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"doc","version":"1"}}}"#;
+    /// let req = http::Request::post("/mcp")
+    ///     .header("host", "127.0.0.1:8080")
+    ///     .header("content-type", "application/json")
+    ///     .header("accept", "application/json, text/event-stream")
+    ///     .body(Full::new(bytes::Bytes::from(initialize)))?;
+    /// let resp = service.handle(req).await;
+    /// assert_eq!(resp.status(), http::StatusCode::OK);
+    /// assert!(resp.headers().contains_key("mcp-session-id"));
+    /// assert_eq!(service.session_count(), 1);
+    /// let body = resp.into_body().collect().await?.to_bytes();
+    /// assert!(std::str::from_utf8(&body)?.contains(r#""protocolVersion":"2025-06-18""#));
+    ///
+    /// // Another site's page may not talk to a local server.
+    /// let req = http::Request::post("/mcp")
+    ///     .header("host", "127.0.0.1:8080")
+    ///     .header("origin", "https://evil.example")
+    ///     .header("content-type", "application/json")
+    ///     .header("accept", "application/json, text/event-stream")
+    ///     .body(Full::new(bytes::Bytes::from(initialize)))?;
+    /// assert_eq!(service.handle(req).await.status(), http::StatusCode::FORBIDDEN);
+    /// # Ok(()) }
+    /// ```
     pub async fn handle<B>(&self, req: Request<B>) -> Response<Body>
     where
         B: HttpBody + Send + 'static,
@@ -2194,6 +2338,19 @@ async fn delete(inner: Arc<Inner>, headers: &HeaderMap, meta: &RequestMeta) -> R
 ///
 /// Loopback addresses get the loopback allowlist; any other address also allows its own IP
 /// as a host name (configure more with [`serve_with`]).
+///
+/// # Examples
+/// ```no_run
+/// use mcp_core::Router;
+///
+/// async fn ping() -> &'static str { "pong" }
+///
+/// #[tokio::main]
+/// async fn main() -> std::io::Result<()> {
+///     // Serves http://127.0.0.1:8080/mcp until ctrl-c.
+///     mcp_transport::http::serve(Router::new().tool_fn("ping", ping), "127.0.0.1:8080".parse().unwrap()).await
+/// }
+/// ```
 pub async fn serve(router: Router, addr: SocketAddr) -> io::Result<()> {
     let mut config = HttpConfig::default();
     if !addr.ip().is_loopback() {
@@ -2206,6 +2363,18 @@ pub async fn serve(router: Router, addr: SocketAddr) -> io::Result<()> {
 }
 
 /// Completes on ctrl-c or SIGTERM.
+///
+/// # Examples
+/// ```no_run
+/// use mcp_transport::http::{serve_with, shutdown_signal, McpService};
+///
+/// #[tokio::main]
+/// async fn main() -> std::io::Result<()> {
+///     let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+///     let service = McpService::from_router(mcp_core::Router::new());
+///     serve_with(service, listener, shutdown_signal()).await
+/// }
+/// ```
 pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -2235,6 +2404,34 @@ pub async fn shutdown_signal() {
 /// Each connection gets TCP_NODELAY, must deliver its request headers within
 /// [`HttpConfig::header_read_timeout`] (the first request's too, whatever the protocol), and
 /// requests other than [`HttpConfig::path`] get 404.
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// use mcp_core::Router;
+/// use mcp_transport::client::{Client, ClientConfig, HttpTransport};
+/// use mcp_transport::http::{serve_with, HttpConfig, McpService};
+///
+/// async fn ping() -> &'static str { "pong" }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// let url = format!("http://{}/mcp", listener.local_addr()?);
+/// let mut config = HttpConfig::default();
+/// config.shutdown_grace = Duration::from_secs(1);
+/// let service = McpService::new(mcp_core::Server::new(Router::new().tool_fn("ping", ping)), config);
+/// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+/// let server = tokio::spawn(serve_with(service, listener, async { let _ = stopped.await; }));
+///
+/// let client = Client::connect(HttpTransport::new(url), ClientConfig::default()).await?;
+/// assert_eq!(client.call_tool("ping", serde_json::json!({})).await?.content[0].as_text(), Some("pong"));
+/// client.close();
+///
+/// stop.send(()).ok();
+/// server.await??;
+/// # Ok(()) }
+/// ```
 pub async fn serve_with(
     service: McpService,
     listener: tokio::net::TcpListener,

@@ -27,6 +27,8 @@ pub struct Allowlist {
 
 impl Allowlist {
     /// Loopback names only.
+    ///
+    /// See [`Allowlist`] for an example.
     pub fn loopback() -> Self {
         Allowlist {
             hosts: vec![
@@ -40,6 +42,17 @@ impl Allowlist {
     }
 
     /// Loopback names plus these host names (without ports), e.g. `mcp.example.com`.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_transport::http::Allowlist;
+    /// let a = Allowlist::with_hosts(["mcp.example.com"]);
+    /// assert!(a.host_allowed("mcp.example.com"));
+    /// assert!(a.origin_allowed("https://mcp.example.com"));
+    /// assert!(a.host_allowed("localhost:8080"));
+    /// assert!(!a.host_allowed("other.example.com"));
+    /// assert!(Allowlist::any().host_allowed("anything.example"));
+    /// ```
     pub fn with_hosts<I: IntoIterator<Item = impl Into<String>>>(hosts: I) -> Self {
         let mut a = Self::loopback();
         a.hosts
@@ -48,6 +61,8 @@ impl Allowlist {
     }
 
     /// Accepts every host and origin. Only behind a proxy that checks them itself.
+    ///
+    /// See [`Allowlist::with_hosts`] for an example.
     pub fn any() -> Self {
         Allowlist {
             hosts: Vec::new(),
@@ -60,6 +75,8 @@ impl Allowlist {
     }
 
     /// Whether a `Host` header value (`name[:port]`) is accepted.
+    ///
+    /// See [`Allowlist`] for an example.
     pub fn host_allowed(&self, host: &str) -> bool {
         if self.any {
             return true;
@@ -75,6 +92,8 @@ impl Allowlist {
 
     /// Whether an `Origin` header value is accepted. It must be a real `http`/`https` origin
     /// whose host is allowed; `null`, userinfo tricks and look-alike suffixes are refused.
+    ///
+    /// See [`Allowlist`] for an example.
     pub fn origin_allowed(&self, origin: &str) -> bool {
         if self.any {
             return true;

@@ -44,16 +44,67 @@ pub struct SessionRecord {
 }
 
 /// Where session records live, so that any instance can serve a session.
+///
+/// # Examples
+///
+/// A store over a shared map (a stand-in for a database shared by the instances):
+///
+/// ```
+/// use std::collections::HashMap;
+/// use std::sync::{Arc, Mutex};
+/// use std::time::Duration;
+/// use mcp_transport::http::{HttpConfig, SessionRecord, SessionStore, StoreFuture};
+///
+/// #[derive(Default)]
+/// struct MapStore(Mutex<HashMap<String, SessionRecord>>);
+///
+/// impl SessionStore for MapStore {
+///     fn put<'a>(&'a self, record: &'a SessionRecord, _ttl: Duration) -> StoreFuture<'a, ()> {
+///         self.0.lock().unwrap().insert(record.id.clone(), record.clone());
+///         Box::pin(async { Ok(()) })
+///     }
+///     fn get<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Option<SessionRecord>> {
+///         let found = self.0.lock().unwrap().get(id).cloned();
+///         Box::pin(async move { Ok(found) })
+///     }
+///     fn remove<'a>(&'a self, id: &'a str) -> StoreFuture<'a, ()> {
+///         self.0.lock().unwrap().remove(id);
+///         Box::pin(async { Ok(()) })
+///     }
+///     fn shared(&self) -> bool {
+///         true
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let store = Arc::new(MapStore::default());
+/// let record = SessionRecord { id: "s1".into(), protocol_version: "2025-11-25".into(), ..Default::default() };
+/// store.put(&record, Duration::from_secs(1800)).await.unwrap();
+/// store.touch("s1", Duration::from_secs(1800)).await.unwrap(); // the default does nothing
+/// assert_eq!(store.get("s1").await.unwrap(), Some(record));
+/// let config = HttpConfig::default().session_store(store);
+/// # let _ = config;
+/// # }
+/// ```
 pub trait SessionStore: Send + Sync + 'static {
     /// Saves (or refreshes) a record, with its idle lifetime.
+    ///
+    /// See [`SessionStore`] for an example.
     fn put<'a>(&'a self, record: &'a SessionRecord, ttl: Duration) -> StoreFuture<'a, ()>;
     /// Loads a record.
+    ///
+    /// See [`SessionStore`] for an example.
     fn get<'a>(&'a self, id: &'a str) -> StoreFuture<'a, Option<SessionRecord>>;
     /// Deletes a record.
+    ///
+    /// See [`SessionStore`] for an example.
     fn remove<'a>(&'a self, id: &'a str) -> StoreFuture<'a, ()>;
 
     /// Extends a record's idle lifetime: the session is in use. The default does nothing
     /// (a process-local store's record lives as long as the session it belongs to).
+    ///
+    /// See [`SessionStore`] for an example.
     fn touch<'a>(&'a self, id: &'a str, ttl: Duration) -> StoreFuture<'a, ()> {
         let _ = (id, ttl);
         Box::pin(async { Ok(()) })
@@ -62,6 +113,8 @@ pub trait SessionStore: Send + Sync + 'static {
     /// Whether several instances share this store. An instance that finds a session idle then
     /// only forgets its own state: the record expires by its TTL, which activity on any
     /// instance extends. `false` by default.
+    ///
+    /// See [`SessionStore`] for an example.
     fn shared(&self) -> bool {
         false
     }
@@ -85,11 +138,25 @@ pub struct InMemorySessionStore {
 
 impl InMemorySessionStore {
     /// How many records are held (expired ones included until the next write).
+    ///
+    /// # Examples
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use mcp_transport::http::{InMemorySessionStore, SessionRecord, SessionStore};
+    /// let store = InMemorySessionStore::default();
+    /// assert!(store.is_empty());
+    /// store.put(&SessionRecord { id: "a".into(), ..Default::default() }, std::time::Duration::from_secs(60)).await.unwrap();
+    /// assert_eq!(store.len(), 1);
+    /// # }
+    /// ```
     pub fn len(&self) -> usize {
         self.records.lock().unwrap_or_else(|p| p.into_inner()).len()
     }
 
     /// Whether no record is held.
+    ///
+    /// See [`InMemorySessionStore::len`] for an example.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -9,6 +9,8 @@ use std::pin::Pin;
 use std::sync::Mutex;
 
 /// A boxed future, as the store traits return.
+///
+/// See [`EventStore`] for an example.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
 
 /// A store failed.
@@ -28,24 +30,74 @@ pub enum StoreError {
 /// Keeps the events of SSE streams so a client can resume with `Last-Event-ID`.
 ///
 /// Stream ids are unique across sessions; event ids are `<stream id>:<sequence>`.
+///
+/// # Examples
+///
+/// A wrapper that counts what it stores and delegates the rest:
+///
+/// ```
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use std::sync::Arc;
+/// use mcp_transport::http::{EventStore, HttpConfig, InMemoryEventStore, StoreFuture};
+///
+/// #[derive(Default)]
+/// struct Counting { inner: InMemoryEventStore, appended: AtomicUsize }
+///
+/// impl EventStore for Counting {
+///     fn append<'a>(&'a self, stream: &'a str, message: &'a str) -> StoreFuture<'a, String> {
+///         self.appended.fetch_add(1, Ordering::Relaxed);
+///         self.inner.append(stream, message)
+///     }
+///     fn replay_after<'a>(&'a self, last_event_id: &'a str) -> StoreFuture<'a, Option<Vec<(String, String)>>> {
+///         self.inner.replay_after(last_event_id)
+///     }
+///     fn forget<'a>(&'a self, prefix: &'a str) -> StoreFuture<'a, ()> {
+///         self.inner.forget(prefix)
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let store = Counting::default();
+/// let first = store.append("s1.1", "hello").await.unwrap();
+/// store.append("s1.1", "world").await.unwrap();
+/// store.finish("s1.1").await.unwrap();
+/// let followed = store.follow(&first, std::time::Duration::ZERO).await.unwrap().unwrap();
+/// assert_eq!(followed.events[0].1, "world");
+/// assert!(followed.finished);
+/// assert!(!store.shared());
+/// store.forget("s1").await.unwrap();
+/// assert_eq!(store.appended.load(Ordering::Relaxed), 2);
+/// let config = HttpConfig::default().event_store(Arc::new(store));
+/// # let _ = config;
+/// # }
+/// ```
 pub trait EventStore: Send + Sync + 'static {
     /// Stores one event and returns its id.
+    ///
+    /// See [`EventStore`] for an example.
     fn append<'a>(&'a self, stream: &'a str, message: &'a str) -> StoreFuture<'a, String>;
 
     /// The events of the stream of `last_event_id` that came after it, oldest first, as
     /// `(event id, message)`. `None` when the stream or the event is unknown (evicted).
+    ///
+    /// See [`EventStore`] for an example.
     fn replay_after<'a>(
         &'a self,
         last_event_id: &'a str,
     ) -> StoreFuture<'a, Option<Vec<(String, String)>>>;
 
     /// Drops every stream whose id starts with `prefix` (a session ended).
+    ///
+    /// See [`EventStore`] for an example.
     fn forget<'a>(&'a self, prefix: &'a str) -> StoreFuture<'a, ()>;
 
     /// Marks a stream finished: nothing more will be appended to it. A store shared by several
     /// instances keeps the mark, so that an instance following the stream for a client that
     /// resumed there (see [`EventStore::follow`]) knows when to end it. The default does
     /// nothing.
+    ///
+    /// See [`EventStore`] for an example.
     fn finish<'a>(&'a self, stream: &'a str) -> StoreFuture<'a, ()> {
         let _ = stream;
         Box::pin(async { Ok(()) })
@@ -58,6 +110,8 @@ pub trait EventStore: Send + Sync + 'static {
     /// process: with a shared store, another instance may still be producing it. The default
     /// suits a process-local store, which only holds streams of its own process: what is
     /// stored now, and finished.
+    ///
+    /// See [`EventStore`] for an example.
     fn follow<'a>(
         &'a self,
         last_event_id: &'a str,
@@ -78,6 +132,8 @@ pub trait EventStore: Send + Sync + 'static {
     /// Whether several instances share this store (so streams may be produced elsewhere, and
     /// one instance finding a session idle must not delete what others still use). `false` by
     /// default.
+    ///
+    /// See [`EventStore`] for an example.
     fn shared(&self) -> bool {
         false
     }
@@ -136,6 +192,8 @@ pub enum RelayMessage {
 
 impl RelayMessage {
     /// The session the message is about, if it is about one.
+    ///
+    /// See [`RelayMessage`] for an example.
     pub fn session(&self) -> Option<&str> {
         match self {
             RelayMessage::Client { session, .. } | RelayMessage::Ended { session } => Some(session),
@@ -150,12 +208,53 @@ impl RelayMessage {
 ///
 /// Delivery is best effort: a message published while an instance is disconnected from the
 /// relay is lost to it (the request that waited for it times out).
+///
+/// # Examples
+///
+/// A relay between services in one process (instances on one machine, or a test):
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use mcp_transport::http::{HttpConfig, RelayMessage, SessionRelay, StoreFuture};
+/// use tokio::sync::mpsc;
+///
+/// #[derive(Default)]
+/// struct LocalRelay(Mutex<Vec<mpsc::Sender<RelayMessage>>>);
+///
+/// impl SessionRelay for LocalRelay {
+///     fn publish<'a>(&'a self, message: &'a RelayMessage) -> StoreFuture<'a, ()> {
+///         for tx in self.0.lock().unwrap().iter() {
+///             let _ = tx.try_send(message.clone());
+///         }
+///         Box::pin(async { Ok(()) })
+///     }
+///     fn subscribe(&self) -> mpsc::Receiver<RelayMessage> {
+///         let (tx, rx) = mpsc::channel(64);
+///         self.0.lock().unwrap().push(tx);
+///         rx
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let relay = Arc::new(LocalRelay::default());
+/// let mut rx = relay.subscribe();
+/// relay.publish(&RelayMessage::Ended { session: "s1".into() }).await.unwrap();
+/// assert_eq!(rx.recv().await.unwrap().session(), Some("s1"));
+/// let config = HttpConfig::default().relay(relay);
+/// # let _ = config;
+/// # }
+/// ```
 pub trait SessionRelay: Send + Sync + 'static {
     /// Sends a message to the other instances.
+    ///
+    /// See [`SessionRelay`] for an example.
     fn publish<'a>(&'a self, message: &'a RelayMessage) -> StoreFuture<'a, ()>;
 
     /// The messages other instances publish, from now on. The transport calls it once per
     /// service, inside a Tokio runtime.
+    ///
+    /// See [`SessionRelay`] for an example.
     fn subscribe(&self) -> tokio::sync::mpsc::Receiver<RelayMessage>;
 }
 
@@ -217,6 +316,8 @@ pub struct InMemoryEventStore {
 
 impl InMemoryEventStore {
     /// A store with these bounds (and the default byte bound).
+    ///
+    /// See [`InMemoryEventStore`] for an example.
     pub fn new(max_streams: usize, max_events: usize) -> Self {
         InMemoryEventStore {
             inner: Mutex::new(Streams::default()),
@@ -244,6 +345,17 @@ impl InMemoryEventStore {
     }
 
     /// Message bytes currently held.
+    ///
+    /// # Examples
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use mcp_transport::http::{EventStore, InMemoryEventStore};
+    /// let store = InMemoryEventStore::default();
+    /// store.append("s.1", "12345").await.unwrap();
+    /// assert_eq!(store.bytes(), 5);
+    /// # }
+    /// ```
     pub fn bytes(&self) -> usize {
         self.inner.lock().unwrap_or_else(|p| p.into_inner()).bytes
     }
