@@ -81,23 +81,31 @@ fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
 
 impl OpsEndpoints {
     /// Health only (ready), no metrics.
+    ///
+    /// See [`OpsEndpoints`] for an example.
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Serves `metrics` at `/metrics`.
+    ///
+    /// See [`OpsEndpoints`] for an example.
     pub fn metrics(mut self, metrics: &Metrics) -> Self {
         self.metrics = Some(metrics.clone());
         self
     }
 
     /// Answers `/readyz` from `health`.
+    ///
+    /// See [`OpsEndpoints`] for an example.
     pub fn health(mut self, health: &Health) -> Self {
         self.health = health.clone();
         self
     }
 
     /// How many connections are served at once (64 by default); more wait to be accepted.
+    ///
+    /// See [`OpsEndpoints::serve`] for an example.
     pub fn max_connections(mut self, n: usize) -> Self {
         self.max_connections = Some(n.max(1));
         self
@@ -105,6 +113,8 @@ impl OpsEndpoints {
 
     /// The answer for `path`, or `None` when it is not one of these endpoints (so an HTTP
     /// server can mount them beside its own routes).
+    ///
+    /// See [`OpsEndpoints`] for an example.
     pub fn respond(&self, method: &Method, path: &str) -> Option<Response<Full<Bytes>>> {
         let known = matches!(path, "/healthz" | "/readyz")
             || (path == "/metrics" && self.metrics.is_some());
@@ -148,6 +158,31 @@ impl OpsEndpoints {
 
     /// Serves on `listener` (HTTP/1.1) until `shutdown` completes; then stops accepting and
     /// returns (connections in progress finish on their own).
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_core::layers::{Health, Metrics};
+    /// use mcp_transport::metrics::OpsEndpoints;
+    /// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let addr = listener.local_addr()?;
+    /// let ops = OpsEndpoints::new().metrics(&Metrics::new()).health(&Health::new()).max_connections(8);
+    /// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    /// let task = tokio::spawn(ops.serve(listener, async { let _ = stopped.await; }));
+    ///
+    /// let mut conn = tokio::net::TcpStream::connect(addr).await?;
+    /// conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").await?;
+    /// let mut answer = String::new();
+    /// conn.read_to_string(&mut answer).await?;
+    /// assert!(answer.starts_with("HTTP/1.1 200"));
+    ///
+    /// stop.send(()).ok();
+    /// task.await??;
+    /// # Ok(()) }
+    /// ```
     pub async fn serve(
         self,
         listener: TcpListener,
@@ -209,6 +244,21 @@ impl OpsEndpoints {
 
 /// Serves `metrics` at `http://ADDR/metrics`, with `/healthz` and an always-ready `/readyz`,
 /// until ctrl-c or SIGTERM. For readiness checks and other settings use [`OpsEndpoints`].
+///
+/// # Examples
+/// ```no_run
+/// use mcp_core::layers::{Metrics, MetricsLayer};
+/// use mcp_core::{Router, Server};
+///
+/// #[tokio::main]
+/// async fn main() -> std::io::Result<()> {
+///     let metrics = Metrics::new();
+///     let server = Server::new(Router::new()).layer(MetricsLayer::new(&metrics));
+///     // Prometheus scrapes http://127.0.0.1:9464/metrics; MCP is served elsewhere.
+///     tokio::spawn(mcp_transport::metrics::serve_metrics("127.0.0.1:9464".parse().unwrap(), metrics));
+///     mcp_transport::stdio::serve_server(server).await
+/// }
+/// ```
 pub async fn serve_metrics(addr: SocketAddr, metrics: Metrics) -> io::Result<()> {
     let listener = TcpListener::bind(addr).await?;
     tracing::info!(%addr, "serving metrics at /metrics, health at /healthz and /readyz");

@@ -71,11 +71,37 @@ impl Default for StdioConfig {
 }
 
 /// Serves a router on this process's stdin and stdout until stdin closes.
+///
+/// # Examples
+/// ```no_run
+/// use mcp_core::Router;
+///
+/// async fn ping() -> &'static str { "pong" }
+///
+/// #[tokio::main]
+/// async fn main() -> std::io::Result<()> {
+///     // Answers on stdout until the client closes stdin.
+///     mcp_transport::stdio::serve(Router::new().tool_fn("ping", ping)).await
+/// }
+/// ```
 pub async fn serve(router: mcp_core::Router) -> io::Result<()> {
     serve_server(Server::new(router)).await
 }
 
 /// Serves a configured [`Server`] on stdin and stdout until stdin closes.
+///
+/// # Examples
+/// ```no_run
+/// use mcp_core::layers::TraceLayer;
+/// use mcp_core::{Router, Server};
+///
+/// #[tokio::main]
+/// async fn main() -> std::io::Result<()> {
+///     // Logs go to stderr: stdout belongs to the protocol.
+///     let server = Server::new(Router::new()).layer(TraceLayer::new());
+///     mcp_transport::stdio::serve_server(server).await
+/// }
+/// ```
 pub async fn serve_server(server: Server) -> io::Result<()> {
     serve_stdio(server, StdioConfig::default()).await
 }
@@ -87,6 +113,21 @@ pub async fn serve_server(server: Server) -> io::Result<()> {
 /// hand-offs per message). The thread that reads a request also writes its answer when the
 /// request completes at once, as most do: a round trip then touches one server thread, like a
 /// plain line echo. Answers that come later are written by a second thread.
+///
+/// # Examples
+/// ```no_run
+/// use mcp_core::identity::Identity;
+/// use mcp_core::{Router, Server};
+/// use mcp_transport::stdio::{serve_stdio, StdioConfig};
+///
+/// #[tokio::main]
+/// async fn main() -> std::io::Result<()> {
+///     let mut config = StdioConfig::default();
+///     // The local user who started the process may call tools that need scopes.
+///     config.identity = Some(Identity::new("local-user").with_scopes(["files:write"]));
+///     serve_stdio(Server::new(Router::new()), config).await
+/// }
+/// ```
 pub async fn serve_stdio(server: Server, config: StdioConfig) -> io::Result<()> {
     let (tx, rx) = mpsc::channel::<Outgoing>(config.outgoing_queue.max(1));
     let connection = Connection::new(&server, tx.clone());
