@@ -44,6 +44,16 @@ pub enum JwsAlgorithm {
 
 impl JwsAlgorithm {
     /// Every supported algorithm: the default allowlist.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_transport::auth::{AuthConfig, JwsAlgorithm};
+    /// // Every algorithm but the RSA-PKCS1 ones:
+    /// let modern = JwsAlgorithm::ALL.into_iter().filter(|a| !a.as_str().starts_with("RS"));
+    /// let config = AuthConfig::new("https://mcp.example.com/mcp").allowed_algs(modern);
+    /// assert!(!config.allowed_algs.contains(&JwsAlgorithm::RS256));
+    /// assert_eq!(JwsAlgorithm::ES256.as_str(), "ES256");
+    /// ```
     pub const ALL: [JwsAlgorithm; 9] = [
         JwsAlgorithm::RS256,
         JwsAlgorithm::RS384,
@@ -57,6 +67,8 @@ impl JwsAlgorithm {
     ];
 
     /// The `alg` header value.
+    ///
+    /// See [`JwsAlgorithm::ALL`] for an example.
     pub fn as_str(self) -> &'static str {
         match self {
             JwsAlgorithm::RS256 => "RS256",
@@ -193,6 +205,8 @@ impl fmt::Debug for AuthConfig {
 
 impl AuthConfig {
     /// A configuration for the resource at `resource`, its canonical URI.
+    ///
+    /// See [`AuthConfig`] for an example.
     pub fn new(resource: impl Into<String>) -> Self {
         AuthConfig {
             resource: resource.into(),
@@ -220,60 +234,102 @@ impl AuthConfig {
     }
 
     /// Adds an authorization server.
+    ///
+    /// See [`AuthConfig`] for an example.
     pub fn authorization_server(mut self, url: impl Into<String>) -> Self {
         self.authorization_servers.push(url.into());
         self
     }
 
     /// Sets the advertised scopes.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use mcp_transport::auth::AuthConfig;
+    ///
+    /// let config = AuthConfig::new("https://mcp.example.com/mcp")
+    ///     .authorization_server("https://auth.example.com")
+    ///     .with_issuer("https://auth.example.com/realms/mcp")
+    ///     .with_audience("mcp-api")
+    ///     .scopes_supported(["tools.read", "tools.write"])
+    ///     .challenge_scopes(["tools.read"])
+    ///     .jwks_url("https://auth.example.com/realms/mcp/jwks")
+    ///     .leeway(Duration::from_secs(30))
+    ///     .required_typ("at+jwt")
+    ///     .jwks_timing(Duration::from_secs(3600), Duration::from_secs(30), Duration::from_secs(86_400))
+    ///     .resource_name("Example MCP");
+    /// assert_eq!(config.issuer(), Some("https://auth.example.com/realms/mcp"));
+    /// assert_eq!(config.audiences(), ["mcp-api"]);
+    ///
+    /// let plain = AuthConfig::new("https://mcp.example.com/mcp").authorization_server("https://auth.example.com");
+    /// assert_eq!(plain.issuer(), Some("https://auth.example.com"));
+    /// assert_eq!(plain.audiences(), ["https://mcp.example.com/mcp"]);
+    /// ```
     pub fn scopes_supported<I: IntoIterator<Item = impl Into<String>>>(mut self, s: I) -> Self {
         self.scopes_supported = s.into_iter().map(Into::into).collect();
         self
     }
 
     /// Sets the scopes a 401 challenge asks for.
+    ///
+    /// See [`AuthConfig::scopes_supported`] for an example.
     pub fn challenge_scopes<I: IntoIterator<Item = impl Into<String>>>(mut self, s: I) -> Self {
         self.challenge_scopes = s.into_iter().map(Into::into).collect();
         self
     }
 
     /// Sets the expected issuer (`iss`).
+    ///
+    /// See [`AuthConfig::scopes_supported`] for an example.
     pub fn with_issuer(mut self, issuer: impl Into<String>) -> Self {
         self.issuer = Some(issuer.into());
         self
     }
 
     /// Adds an accepted audience (`aud`). Without any, the resource URI is the audience.
+    ///
+    /// See [`AuthConfig::scopes_supported`] for an example.
     pub fn with_audience(mut self, aud: impl Into<String>) -> Self {
         self.audience.push(aud.into());
         self
     }
 
     /// Sets the JWKS URL.
+    ///
+    /// See [`AuthConfig::scopes_supported`] for an example.
     pub fn jwks_url(mut self, url: impl Into<String>) -> Self {
         self.jwks_url = Some(url.into());
         self
     }
 
     /// Sets the clock-skew leeway.
+    ///
+    /// See [`AuthConfig::scopes_supported`] for an example.
     pub fn leeway(mut self, leeway: Duration) -> Self {
         self.leeway = leeway;
         self
     }
 
     /// Replaces the algorithm allowlist.
+    ///
+    /// See [`JwsAlgorithm::ALL`] for an example.
     pub fn allowed_algs<I: IntoIterator<Item = JwsAlgorithm>>(mut self, algs: I) -> Self {
         self.allowed_algs = algs.into_iter().collect();
         self
     }
 
     /// Requires a `typ` header (e.g. `at+jwt`).
+    ///
+    /// See [`AuthConfig::scopes_supported`] for an example.
     pub fn required_typ(mut self, typ: impl Into<String>) -> Self {
         self.required_typ = Some(typ.into());
         self
     }
 
     /// Sets the key-set TTL, the refresh cooldown and the grace period at once.
+    ///
+    /// See [`AuthConfig::scopes_supported`] for an example.
     pub fn jwks_timing(mut self, ttl: Duration, cooldown: Duration, grace: Duration) -> Self {
         self.jwks_ttl = ttl;
         self.jwks_cooldown = cooldown;
@@ -283,6 +339,17 @@ impl AuthConfig {
 
     /// Allows `http://` key-set URLs on non-loopback hosts. Only for networks you trust:
     /// whoever can alter that traffic can mint tokens.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_transport::auth::{AuthConfig, JwtVerifier};
+    /// // Keys served over plain HTTP inside a private network:
+    /// let config = AuthConfig::new("https://mcp.internal/mcp")
+    ///     .authorization_server("https://auth.internal")
+    ///     .jwks_url("http://keys.internal/jwks.json")
+    ///     .allow_insecure_jwks(true);
+    /// assert!(JwtVerifier::new(&config).is_ok());
+    /// ```
     pub fn allow_insecure_jwks(mut self, allow: bool) -> Self {
         self.allow_insecure_jwks = allow;
         self
@@ -309,12 +376,16 @@ impl AuthConfig {
     }
 
     /// Sets the metadata document's `resource_name`.
+    ///
+    /// See [`AuthConfig::scopes_supported`] for an example.
     pub fn resource_name(mut self, name: impl Into<String>) -> Self {
         self.resource_name = Some(name.into());
         self
     }
 
     /// The expected issuer: [`AuthConfig::issuer`] if set, else the first authorization server.
+    ///
+    /// See [`AuthConfig::scopes_supported`] for an example.
     pub fn issuer(&self) -> Option<&str> {
         self.issuer
             .as_deref()
@@ -322,6 +393,8 @@ impl AuthConfig {
     }
 
     /// The accepted audiences: [`AuthConfig::audience`], or else the resource URI.
+    ///
+    /// See [`AuthConfig::scopes_supported`] for an example.
     pub fn audiences(&self) -> Vec<&str> {
         if self.audience.is_empty() {
             vec![self.resource.as_str()]
@@ -331,6 +404,8 @@ impl AuthConfig {
     }
 
     /// `scopes` plus every scope they imply, without duplicates, in a stable order.
+    ///
+    /// See [`AuthConfig::scope_implies`] for an example.
     pub fn expand_scopes(&self, scopes: Vec<String>) -> Vec<String> {
         if self.implied_scopes.is_empty() {
             return scopes;
@@ -353,6 +428,8 @@ impl AuthConfig {
     /// The URL of the RFC 9728 metadata document: the override if set, else the well-known
     /// URL with the resource's path appended (`https://h/.well-known/oauth-protected-resource/mcp`
     /// for `https://h/mcp`).
+    ///
+    /// See [`WELL_KNOWN`](super::WELL_KNOWN) for an example.
     pub fn resource_metadata_url(&self) -> Result<String, AuthError> {
         if let Some(u) = &self.resource_metadata_url {
             return Ok(u.clone());

@@ -76,6 +76,8 @@ pub enum AuthError {
 impl AuthError {
     /// The HTTP status to answer with: 401 for anything wrong with the credential, 403 for
     /// missing scopes, 503 when the verifier's backend is down, 500 for a configuration error.
+    ///
+    /// See [`AuthError`] for an example.
     pub fn status(&self) -> StatusCode {
         match self {
             AuthError::InsufficientScope { .. } => StatusCode::FORBIDDEN,
@@ -87,6 +89,15 @@ impl AuthError {
 
     /// The RFC 6750 `error` code for the `WWW-Authenticate` challenge, if any. A request with
     /// no credential at all gets a challenge without one (RFC 6750 §3.1).
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_transport::auth::AuthError;
+    /// // No credential at all: a bare challenge, as RFC 6750 asks.
+    /// assert_eq!(AuthError::MissingToken.oauth_error(), None);
+    /// assert_eq!(AuthError::MissingToken.status(), http::StatusCode::UNAUTHORIZED);
+    /// assert_eq!(AuthError::Unavailable("JWKS down".into()).status(), http::StatusCode::SERVICE_UNAVAILABLE);
+    /// ```
     pub fn oauth_error(&self) -> Option<&'static str> {
         match self {
             AuthError::MissingToken | AuthError::Unavailable(_) | AuthError::InvalidConfig(_) => {

@@ -29,6 +29,8 @@ const MAX_JWKS_BYTES: usize = 512 * 1024;
 const MAX_KEYS: usize = 64;
 
 /// The error type of [`JwksFetcher`].
+///
+/// See [`JwksFetcher`] for an example.
 pub type FetchError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Fetches the raw bytes of a JWKS document. The default, [`HyperJwksFetcher`], speaks HTTP/1.1
@@ -50,6 +52,8 @@ pub type FetchError = Box<dyn std::error::Error + Send + Sync>;
 /// ```
 pub trait JwksFetcher: Send + Sync + 'static {
     /// The document at `url`.
+    ///
+    /// See [`JwksFetcher`] for an example.
     fn fetch<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<Bytes, FetchError>>;
 }
 
@@ -76,6 +80,8 @@ impl<C> fmt::Debug for HyperJwksFetcher<C> {
 
 impl HyperJwksFetcher<HttpConnector> {
     /// A plain-HTTP fetcher (it refuses `https://` URLs rather than downgrade them).
+    ///
+    /// See [`HyperJwksFetcher`] for an example.
     pub fn http() -> Self {
         let mut connector = HttpConnector::new();
         connector.set_connect_timeout(Some(Duration::from_secs(5)));
@@ -92,6 +98,19 @@ where
     C: Connect + Clone + Send + Sync + 'static,
 {
     /// A fetcher over `connector`, trusted to handle `https://` URLs.
+    ///
+    /// # Examples
+    /// ```
+    /// use hyper_util::client::legacy::connect::HttpConnector;
+    /// use mcp_transport::auth::HyperJwksFetcher;
+    ///
+    /// // Any hyper-util connector: in production one that speaks TLS (hyper-rustls, hyper-tls),
+    /// // wrapping an `HttpConnector` like this one.
+    /// let mut connector = HttpConnector::new();
+    /// connector.enforce_http(false);
+    /// let fetcher = HyperJwksFetcher::with_connector(connector);
+    /// # let _ = fetcher;
+    /// ```
     pub fn with_connector(connector: C) -> Self {
         HyperJwksFetcher {
             client: Client::builder(TokioExecutor::new()).build(connector),

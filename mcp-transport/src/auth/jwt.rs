@@ -79,6 +79,8 @@ impl JwtVerifier {
     /// A verifier fetching keys over plain HTTP (loopback, or anywhere with
     /// [`AuthConfig::allow_insecure_jwks`]). An `https://` URL is refused here: use
     /// [`JwtVerifier::with_fetcher`] with an HTTPS-capable [`JwksFetcher`].
+    ///
+    /// See [`JwtVerifier`] for an example.
     pub fn new(config: &AuthConfig) -> Result<Self, AuthError> {
         if config.jwks_url.as_deref().is_some_and(|u| {
             u.get(..8)
@@ -95,6 +97,26 @@ impl JwtVerifier {
     }
 
     /// A verifier fetching keys with `fetcher`.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::sync::Arc;
+    /// use mcp_transport::auth::{AuthConfig, BoxFuture, FetchError, JwksFetcher, JwtVerifier};
+    ///
+    /// /// Keys from a document shipped with the server.
+    /// struct Pinned(&'static str);
+    /// impl JwksFetcher for Pinned {
+    ///     fn fetch<'a>(&'a self, _url: &'a str) -> BoxFuture<'a, Result<bytes::Bytes, FetchError>> {
+    ///         Box::pin(async move { Ok(bytes::Bytes::from_static(self.0.as_bytes())) })
+    ///     }
+    /// }
+    ///
+    /// let config = AuthConfig::new("https://mcp.example.com/mcp")
+    ///     .authorization_server("https://auth.example.com")
+    ///     .jwks_url("https://auth.example.com/jwks.json");
+    /// let verifier = JwtVerifier::with_fetcher(&config, Arc::new(Pinned(r#"{"keys":[]}"#))).unwrap();
+    /// assert_eq!(verifier.jwks_fetch_count(), 0); // fetched on the first token
+    /// ```
     pub fn with_fetcher(
         config: &AuthConfig,
         fetcher: Arc<dyn JwksFetcher>,
@@ -146,11 +168,30 @@ impl JwtVerifier {
     }
 
     /// How many times the key set was fetched (for metrics and tests).
+    ///
+    /// See [`JwtVerifier::with_fetcher`] for an example.
     pub fn jwks_fetch_count(&self) -> u64 {
         self.keys.fetch_count()
     }
 
     /// Verifies a token and returns the caller's identity.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_transport::auth::{AuthConfig, AuthError, BearerToken, JwtVerifier};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let config = AuthConfig::new("http://127.0.0.1:8080/mcp")
+    ///     .authorization_server("http://127.0.0.1:9000")
+    ///     .jwks_url("http://127.0.0.1:9000/jwks.json");
+    /// let verifier = JwtVerifier::new(&config).unwrap();
+    /// // Not a JWT: refused before any key is fetched.
+    /// let err = verifier.verify_token(&BearerToken::new("not-a-jwt")).await.unwrap_err();
+    /// assert!(matches!(err, AuthError::Malformed(_)));
+    /// assert_eq!(verifier.jwks_fetch_count(), 0);
+    /// # }
+    /// ```
     pub async fn verify_token(&self, token: &BearerToken) -> Result<Identity, AuthError> {
         let token = token.secret();
         if token.len() > MAX_TOKEN_BYTES {

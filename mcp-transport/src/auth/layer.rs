@@ -21,14 +21,20 @@ use super::{AuthError, Identity, JwtVerifier};
 
 /// The request body the wrapped service receives: the buffered body (when the layer read it to
 /// check scopes) or the original one.
+///
+/// See [`BearerAuth`] for an example.
 pub type AuthBody<B> = Either<Full<Bytes>, B>;
 
 /// The response body of [`BearerAuth`]: the layer's own answer (challenge, metadata) or the
 /// wrapped service's.
+///
+/// See [`BearerAuth`] for an example.
 pub type AuthResponseBody<B> = Either<Full<Bytes>, B>;
 
 /// The JSON-RPC error code in the body of a 401 (an application code, outside the reserved
 /// range).
+///
+/// See [`BearerAuth`] for an example.
 pub const UNAUTHORIZED_CODE: ErrorCode = ErrorCode(-31401);
 
 #[derive(Clone)]
@@ -99,6 +105,8 @@ impl fmt::Debug for BearerAuthLayer {
 
 impl BearerAuthLayer {
     /// A layer checking tokens with `verifier`.
+    ///
+    /// See [`BearerAuth`] for an example.
     pub fn new(config: AuthConfig, verifier: impl TokenVerifier) -> Result<Self, AuthError> {
         let metadata_url = config.resource_metadata_url()?;
         let metadata_paths = metadata_paths(&config)?;
@@ -119,6 +127,8 @@ impl BearerAuthLayer {
     }
 
     /// A layer checking JWTs against the configured issuer's JWKS ([`JwtVerifier::new`]).
+    ///
+    /// See [`BearerAuthLayer`] for an example.
     pub fn jwt(config: AuthConfig) -> Result<Self, AuthError> {
         let verifier = JwtVerifier::new(&config)?;
         Self::new(config, verifier)
@@ -126,12 +136,31 @@ impl BearerAuthLayer {
 
     /// Answers requests lacking the scopes `policy` names with 403 before they reach the inner
     /// service. Pass the [`mcp_core::Server`] to use the scopes declared on its tools.
+    ///
+    /// See [`BearerAuth`] for an example.
     pub fn scope_policy(mut self, policy: impl ScopePolicy) -> Self {
         Arc::make_mut(&mut self.shared).policy = Some(Arc::new(policy));
         self
     }
 
     /// Replaces the metadata document (to add members the config has no field for).
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_transport::auth::{verifier_fn, AuthConfig, AuthError, BearerAuthLayer, Identity, ProtectedResourceMetadata};
+    ///
+    /// let config = AuthConfig::new("https://mcp.example.com/mcp").authorization_server("https://auth.example.com");
+    /// let mut doc = ProtectedResourceMetadata::from_config(&config);
+    /// doc.resource_documentation = Some("https://mcp.example.com/docs".into());
+    /// let verifier = verifier_fn(|_| async { Err::<Identity, _>(AuthError::Rejected("demo".into())) });
+    /// let layer = BearerAuthLayer::new(config, verifier).unwrap()
+    ///     .metadata(&doc)
+    ///     .metrics(&mcp_core::layers::Metrics::new());
+    /// assert_eq!(
+    ///     layer.resource_metadata_url(),
+    ///     "https://mcp.example.com/.well-known/oauth-protected-resource/mcp"
+    /// );
+    /// ```
     pub fn metadata(mut self, doc: &ProtectedResourceMetadata) -> Self {
         if let Ok(bytes) = serde_json::to_vec(doc) {
             Arc::make_mut(&mut self.shared).metadata = bytes.into();
@@ -140,11 +169,15 @@ impl BearerAuthLayer {
     }
 
     /// The URL announced as `resource_metadata` in challenges.
+    ///
+    /// See [`BearerAuthLayer::metadata`] for an example.
     pub fn resource_metadata_url(&self) -> &str {
         &self.shared.metadata_url
     }
 
     /// Counts refused requests in `metrics` (`mcp_auth_failures_total{reason}`).
+    ///
+    /// See [`BearerAuthLayer::metadata`] for an example.
     pub fn metrics(mut self, metrics: &mcp_core::layers::Metrics) -> Self {
         match Arc::get_mut(&mut self.shared) {
             Some(shared) => shared.metrics = Some(metrics.clone()),
@@ -166,6 +199,67 @@ impl<S> tower_layer::Layer<S> for BearerAuthLayer {
 }
 
 /// The service [`BearerAuthLayer`] makes; see there.
+///
+/// # Examples
+///
+/// A server whose `deploy` tool needs the `deploy` scope, behind static tokens:
+///
+/// ```
+/// use http_body_util::{BodyExt, Full};
+/// use mcp_core::{Router, Server, ToolDef};
+/// use mcp_transport::auth::{verifier_fn, AuthConfig, AuthError, BearerAuthLayer, Identity, Layer as _};
+/// use mcp_transport::http::{HttpConfig, McpService};
+/// use tower_service::Service as _;
+///
+/// async fn deploy() -> &'static str { "deployed" }
+///
+/// fn call(token: Option<&str>) -> http::Request<Full<bytes::Bytes>> {
+///     let body = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"deploy","arguments":{}}}"#;
+///     let mut req = http::Request::post("/mcp")
+///         .header("host", "localhost:8080")
+///         .header("content-type", "application/json")
+///         .header("accept", "application/json, text/event-stream")
+///         .header("mcp-protocol-version", "2025-06-18");
+///     if let Some(token) = token {
+///         req = req.header("authorization", format!("Bearer {token}"));
+///     }
+///     req.body(Full::new(bytes::Bytes::from(body))).unwrap()
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let server = Server::new(Router::new().tool(ToolDef::new("deploy", deploy).scopes(["deploy"])));
+/// let verifier = verifier_fn(|token| async move {
+///     match token.secret() {
+///         "ops-token" => Ok(Identity::new("ops").with_scopes(["deploy"])),
+///         "dev-token" => Ok(Identity::new("dev")),
+///         _ => Err(AuthError::Rejected("unknown token".into())),
+///     }
+/// });
+/// let config = AuthConfig::new("http://localhost:8080/mcp").authorization_server("https://auth.example.com");
+/// let http = HttpConfig::default().stateless(true).json_response(true);
+/// let mut service = BearerAuthLayer::new(config, verifier)?
+///     .scope_policy(server.clone())
+///     .layer(McpService::new(server, http));
+///
+/// let denied = service.call(call(None)).await?;
+/// assert_eq!(denied.status(), http::StatusCode::UNAUTHORIZED);
+/// assert!(denied.headers()["www-authenticate"].to_str()?.contains("resource_metadata="));
+/// assert_eq!(service.call(call(Some("stolen"))).await?.status(), http::StatusCode::UNAUTHORIZED);
+/// assert_eq!(service.call(call(Some("dev-token"))).await?.status(), http::StatusCode::FORBIDDEN);
+///
+/// let allowed = service.call(call(Some("ops-token"))).await?;
+/// assert_eq!(allowed.status(), http::StatusCode::OK);
+/// let body = allowed.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
+/// assert!(std::str::from_utf8(&body)?.contains("deployed"));
+///
+/// let metadata = http::Request::get("/.well-known/oauth-protected-resource/mcp")
+///     .header("host", "localhost:8080")
+///     .body(Full::new(bytes::Bytes::new()))?;
+/// assert_eq!(service.call(metadata).await?.status(), http::StatusCode::OK);
+/// # let _ = mcp_transport::auth::UNAUTHORIZED_CODE;
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct BearerAuth<S> {
     inner: S,

@@ -7,6 +7,13 @@ use super::config::AuthConfig;
 use super::AuthError;
 
 /// The well-known path prefix of the metadata document (RFC 9728 §3).
+///
+/// # Examples
+/// ```
+/// use mcp_transport::auth::{AuthConfig, WELL_KNOWN};
+/// let config = AuthConfig::new("https://mcp.example.com/mcp");
+/// assert_eq!(config.resource_metadata_url().unwrap(), format!("https://mcp.example.com{WELL_KNOWN}/mcp"));
+/// ```
 pub const WELL_KNOWN: &str = "/.well-known/oauth-protected-resource";
 
 /// The protected resource metadata document, as served at
@@ -51,6 +58,8 @@ pub struct ProtectedResourceMetadata {
 
 impl ProtectedResourceMetadata {
     /// The document describing `config`.
+    ///
+    /// See [`ProtectedResourceMetadata`] for an example.
     pub fn from_config(config: &AuthConfig) -> Self {
         ProtectedResourceMetadata {
             resource: config.resource.clone(),

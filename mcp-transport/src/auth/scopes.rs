@@ -20,6 +20,8 @@
 /// ```
 pub trait ScopePolicy: Send + Sync + 'static {
     /// The scopes `method` on `target` needs; empty when it needs none.
+    ///
+    /// See [`ScopePolicy`] for an example.
     fn required_scopes(&self, method: &str, target: Option<&str>) -> Vec<String>;
 }
 
@@ -42,6 +44,12 @@ impl ScopePolicy for mcp_core::Server {
 }
 
 /// A policy that requires nothing.
+///
+/// # Examples
+/// ```
+/// use mcp_transport::auth::{NoScopes, ScopePolicy};
+/// assert!(NoScopes.required_scopes("tools/call", Some("deploy")).is_empty());
+/// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoScopes;
 

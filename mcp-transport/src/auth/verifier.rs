@@ -8,6 +8,8 @@ use std::sync::Arc;
 use super::{AuthError, Identity};
 
 /// A boxed, sendable future, as [`TokenVerifier`] returns.
+///
+/// See [`TokenVerifier`] for an example.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// An access token as it came in. Its `Debug` and `Display` print `<redacted>`, so a stray
@@ -24,11 +26,15 @@ pub struct BearerToken(String);
 
 impl BearerToken {
     /// Wraps a token.
+    ///
+    /// See [`BearerToken`] for an example.
     pub fn new(token: impl Into<String>) -> Self {
         BearerToken(token.into())
     }
 
     /// The token itself. Never log it, never forward it.
+    ///
+    /// See [`BearerToken`] for an example.
     pub fn secret(&self) -> &str {
         &self.0
     }
@@ -74,6 +80,24 @@ impl fmt::Display for BearerToken {
 /// ```
 pub trait TokenVerifier: Send + Sync + 'static {
     /// Checks `token` and returns who presented it.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_transport::auth::{verifier_fn, AuthError, BearerToken, Identity, TokenVerifier};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let verifier = verifier_fn(|token| async move {
+    ///     match token.secret() {
+    ///         "letmein" => Ok(Identity::new("dev")),
+    ///         _ => Err(AuthError::Rejected("unknown token".into())),
+    ///     }
+    /// });
+    /// assert_eq!(verifier.verify(&BearerToken::new("letmein")).await.unwrap().subject, "dev");
+    /// let err = verifier.verify(&BearerToken::new("guess")).await.unwrap_err();
+    /// assert_eq!(err.status(), http::StatusCode::UNAUTHORIZED);
+    /// # }
+    /// ```
     fn verify<'a>(&'a self, token: &'a BearerToken) -> BoxFuture<'a, Result<Identity, AuthError>>;
 }
 
@@ -90,6 +114,8 @@ impl<T: TokenVerifier + ?Sized> TokenVerifier for Box<T> {
 }
 
 /// A verifier from an async closure; see [`verifier_fn`].
+///
+/// See [`verifier_fn`] for an example.
 pub struct FnVerifier<F>(F);
 
 impl<F> fmt::Debug for FnVerifier<F> {
@@ -141,6 +167,21 @@ where
 /// ```
 pub trait TokenVerifierExt: TokenVerifier + Sized {
     /// Runs `check` on every identity this verifier accepts.
+    ///
+    /// # Examples
+    /// ```
+    /// use mcp_transport::auth::{verifier_fn, AuthError, BearerToken, Identity, TokenVerifier, TokenVerifierExt};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let base = verifier_fn(|token| async move { Ok(Identity::new(token.secret())) });
+    /// let only_alice = base.check(|id| {
+    ///     if id.subject == "alice" { Ok(()) } else { Err(AuthError::Rejected("not alice".into())) }
+    /// });
+    /// assert!(only_alice.verify(&BearerToken::new("alice")).await.is_ok());
+    /// assert!(only_alice.verify(&BearerToken::new("bob")).await.is_err());
+    /// # }
+    /// ```
     fn check<F>(self, check: F) -> Checked<Self, F>
     where
         F: Fn(&Identity) -> Result<(), AuthError> + Send + Sync + 'static,
@@ -152,6 +193,8 @@ pub trait TokenVerifierExt: TokenVerifier + Sized {
 impl<T: TokenVerifier> TokenVerifierExt for T {}
 
 /// A verifier followed by a check; see [`TokenVerifierExt::check`].
+///
+/// See [`TokenVerifierExt::check`] for an example.
 pub struct Checked<V, F> {
     inner: V,
     check: F,
