@@ -36,6 +36,8 @@ return seq
 /// resumed there knows when to stop.
 ///
 /// Made by [`Redis::event_store`](super::Redis::event_store).
+///
+/// See [`Redis`](super::Redis) for an example.
 #[derive(Clone)]
 pub struct RedisEventStore {
     conn: Arc<Conn>,

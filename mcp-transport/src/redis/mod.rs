@@ -103,6 +103,8 @@ pub struct RedisConfig {
 
 impl RedisConfig {
     /// Defaults for the server at `url`.
+    ///
+    /// See [`RedisConfig`] for an example.
     pub fn new(url: impl Into<String>) -> Self {
         RedisConfig {
             url: url.into(),
@@ -117,36 +119,60 @@ impl RedisConfig {
     }
 
     /// Sets the key namespace (several deployments may share one Redis).
+    ///
+    /// See [`RedisConfig`] for an example.
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = prefix.into();
         self
     }
 
     /// Sets the connection timeout.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use mcp_transport::redis::RedisConfig;
+    /// // A Redis across a slower network, with long-lived SSE resumption:
+    /// let config = RedisConfig::new("redis://redis.internal:6379/2")
+    ///     .connect_timeout(Duration::from_secs(2))
+    ///     .command_timeout(Duration::from_secs(1))
+    ///     .retry_interval(Duration::from_secs(5))
+    ///     .max_events_per_stream(5_000)
+    ///     .event_ttl(Duration::from_secs(6 * 3600));
+    /// assert_eq!(config.max_events_per_stream, 5_000);
+    /// ```
     pub fn connect_timeout(mut self, d: Duration) -> Self {
         self.connect_timeout = d;
         self
     }
 
     /// Sets the command timeout.
+    ///
+    /// See [`RedisConfig::connect_timeout`] for an example.
     pub fn command_timeout(mut self, d: Duration) -> Self {
         self.command_timeout = d;
         self
     }
 
     /// Sets how long the breaker stays open after a failure.
+    ///
+    /// See [`RedisConfig::connect_timeout`] for an example.
     pub fn retry_interval(mut self, d: Duration) -> Self {
         self.retry_interval = d;
         self
     }
 
     /// Sets the number of events kept per SSE stream.
+    ///
+    /// See [`RedisConfig::connect_timeout`] for an example.
     pub fn max_events_per_stream(mut self, n: usize) -> Self {
         self.max_events_per_stream = n.max(1);
         self
     }
 
     /// Sets how long SSE events are kept.
+    ///
+    /// See [`RedisConfig::connect_timeout`] for an example.
     pub fn event_ttl(mut self, d: Duration) -> Self {
         self.event_ttl = d;
         self
@@ -178,6 +204,35 @@ pub enum RedisSetupError {
 ///
 /// Creating it does not connect: the first operation does, so an instance starts (and serves
 /// stateless traffic) while Redis is still down.
+///
+/// # Examples
+///
+/// Every store of one deployment, wired into the HTTP transport and the runtime (nothing
+/// connects until the first operation):
+///
+/// ```
+/// use std::sync::Arc;
+/// use mcp_core::layers::{Quota, RateLimitLayer};
+/// use mcp_core::{Router, Server};
+/// use mcp_transport::http::{HttpConfig, McpService};
+/// use mcp_transport::redis::{Redis, RedisConfig};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let redis = Redis::new(RedisConfig::new("redis://127.0.0.1:6379").prefix("shop"))?;
+/// assert_eq!(redis.config().prefix, "shop");
+/// let server = Server::new(Router::new())
+///     .with_state_key(b"the same secret on every instance!")
+///     .with_task_store(Arc::new(redis.task_store()))
+///     .layer(RateLimitLayer::with_backend(Arc::new(redis.rate_limit_backend())).per_client(Quota::per_second(20)));
+/// let config = HttpConfig::default()
+///     .session_store(Arc::new(redis.session_store()))
+///     .event_store(Arc::new(redis.event_store()))
+///     .relay(Arc::new(redis.relay()));
+/// let service = McpService::new(server, config);
+/// # let _ = service;
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct Redis {
     conn: Arc<Conn>,
@@ -194,6 +249,8 @@ impl std::fmt::Debug for Redis {
 
 impl Redis {
     /// A handle for the server `config.url` names.
+    ///
+    /// See [`Redis`] for an example.
     pub fn new(config: RedisConfig) -> Result<Redis, RedisSetupError> {
         Ok(Redis {
             conn: Arc::new(Conn::new(config)?),
@@ -201,11 +258,28 @@ impl Redis {
     }
 
     /// The settings.
+    ///
+    /// See [`Redis`] for an example.
     pub fn config(&self) -> &RedisConfig {
         &self.conn.config
     }
 
     /// Sends `PING`: whether Redis answers now (within the command timeout).
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use mcp_transport::redis::{Redis, RedisConfig};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// // Nothing listens on port 1: the failure is quick and the breaker opens.
+    /// let redis = Redis::new(RedisConfig::new("redis://127.0.0.1:1").connect_timeout(Duration::from_millis(200))).unwrap();
+    /// assert!(redis.is_available(), "no operation failed yet");
+    /// assert!(redis.ping().await.is_err());
+    /// assert!(!redis.is_available());
+    /// # }
+    /// ```
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.conn
             .run(|mut c| async move { ::redis::cmd("PING").query_async::<String>(&mut c).await })
@@ -214,32 +288,44 @@ impl Redis {
     }
 
     /// Whether the breaker is closed (the last operation reached Redis, or none failed yet).
+    ///
+    /// See [`Redis::ping`] for an example.
     pub fn is_available(&self) -> bool {
         self.conn.is_available()
     }
 
     /// The session store.
+    ///
+    /// See [`Redis`] for an example.
     pub fn session_store(&self) -> RedisSessionStore {
         RedisSessionStore::new(self.conn.clone())
     }
 
     /// The SSE event store.
+    ///
+    /// See [`Redis`] for an example.
     pub fn event_store(&self) -> RedisEventStore {
         RedisEventStore::new(self.conn.clone())
     }
 
     /// The relay between instances (pub/sub on `<prefix>:relay`).
+    ///
+    /// See [`Redis`] for an example.
     pub fn relay(&self) -> RedisRelay {
         RedisRelay::new(self.conn.clone())
     }
 
     /// The task store, for [`Server::with_task_store`](mcp_core::Server::with_task_store).
+    ///
+    /// See [`Redis`] for an example.
     pub fn task_store(&self) -> RedisTaskStore {
         RedisTaskStore::new(self.conn.clone())
     }
 
     /// The rate-limit backend, for
     /// [`RateLimitLayer::with_backend`](mcp_core::layers::RateLimitLayer::with_backend).
+    ///
+    /// See [`Redis`] for an example.
     pub fn rate_limit_backend(&self) -> RedisRateLimitBackend {
         RedisRateLimitBackend::new(self.conn.clone())
     }

@@ -37,7 +37,7 @@ return 0
 /// request through, or refuses it with
 /// [`RateLimitLayer::fail_closed`](mcp_core::layers::RateLimitLayer::fail_closed).
 ///
-/// ```no_run
+/// ```
 /// use std::sync::Arc;
 /// use mcp_core::layers::{Quota, RateLimitLayer};
 /// use mcp_transport::redis::{Redis, RedisConfig};

@@ -18,6 +18,8 @@ use crate::http::{RelayMessage, SessionRelay, StoreError, StoreFuture};
 /// messages published meanwhile are lost to it, as pub/sub does not keep them.
 ///
 /// Made by [`Redis::relay`](super::Redis::relay).
+///
+/// See [`Redis`](super::Redis) for an example.
 #[derive(Clone)]
 pub struct RedisRelay {
     conn: Arc<Conn>,

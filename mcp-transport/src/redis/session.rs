@@ -13,6 +13,8 @@ use crate::http::{SessionRecord, SessionStore, StoreError, StoreFuture};
 /// expires after the session's idle timeout, which every request extends (on any instance).
 ///
 /// Made by [`Redis::session_store`](super::Redis::session_store).
+///
+/// See [`Redis`](super::Redis) for an example.
 #[derive(Clone)]
 pub struct RedisSessionStore {
     conn: Arc<Conn>,

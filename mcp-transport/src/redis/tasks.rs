@@ -43,6 +43,8 @@ const LIST_LIMIT: isize = 1000;
 /// handler finishing on one instance after the task was cancelled on another) is ignored.
 ///
 /// Made by [`Redis::task_store`](super::Redis::task_store).
+///
+/// See [`Redis`](super::Redis) for an example.
 #[derive(Clone)]
 pub struct RedisTaskStore {
     conn: Arc<Conn>,
