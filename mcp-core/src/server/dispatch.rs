@@ -124,7 +124,7 @@ pub struct Connection {
     tracker: TaskTracker,
     shutdown: CancellationToken,
     subscriptions: Arc<Mutex<HashSet<String>>>,
-    unsolicited: Sink,
+    unsolicited: Unsolicited,
     initialized: std::sync::atomic::AtomicBool,
     /// Tasks created here without an authenticated caller (or a session) are visible only to
     /// this owner.
@@ -335,12 +335,73 @@ pub(crate) struct ModernCall {
     envelope: Envelope,
 }
 
+/// Where a connection sends what no request asked for: catalogue changes, and the messages
+/// of a task that outlived its request. Either a ready [`Sink`] (stdout, on stdio), or one made
+/// when the first such message comes, for transports that hold many mostly idle connections
+/// (a queue per HTTP session costs more than the rest of the session).
+///
+/// # Examples
+/// ```
+/// use std::sync::{Arc, OnceLock};
+/// use mcp_core::context::Sink;
+/// use mcp_core::server::Unsolicited;
+///
+/// // Ready now:
+/// let (tx, _rx) = tokio::sync::mpsc::channel(16);
+/// let ready: Unsolicited = tx.into();
+///
+/// // Made on first use (the receiver is kept elsewhere until a stream reads it):
+/// let queue: Arc<OnceLock<Sink>> = Arc::default();
+/// let lazy = Unsolicited::lazy(move || {
+///     queue.get_or_init(|| tokio::sync::mpsc::channel(16).0).clone()
+/// });
+/// # let _ = (ready, lazy);
+/// ```
+pub struct Unsolicited(UnsolicitedSink);
+
+enum UnsolicitedSink {
+    Ready(Sink),
+    Lazy(Box<dyn Fn() -> Sink + Send + Sync>),
+}
+
+impl Unsolicited {
+    /// A sink made by `make` each time one is needed; `make` should create its channel once
+    /// and hand out clones of the sender.
+    ///
+    /// See [`Unsolicited`] for an example.
+    pub fn lazy(make: impl Fn() -> Sink + Send + Sync + 'static) -> Self {
+        Unsolicited(UnsolicitedSink::Lazy(Box::new(make)))
+    }
+
+    fn sink(&self) -> Sink {
+        match &self.0 {
+            UnsolicitedSink::Ready(sink) => sink.clone(),
+            UnsolicitedSink::Lazy(make) => make(),
+        }
+    }
+}
+
+impl From<Sink> for Unsolicited {
+    fn from(sink: Sink) -> Self {
+        Unsolicited(UnsolicitedSink::Ready(sink))
+    }
+}
+
+impl std::fmt::Debug for Unsolicited {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self.0 {
+            UnsolicitedSink::Ready(_) => "Unsolicited::Ready",
+            UnsolicitedSink::Lazy(_) => "Unsolicited::Lazy",
+        })
+    }
+}
+
 impl Connection {
     /// Opens a connection. `unsolicited` receives list-change notifications (stdout on stdio,
     /// the GET stream over HTTP).
     ///
     /// See [`Connection`] for an example.
-    pub fn new(server: &Server, unsolicited: Sink) -> Arc<Connection> {
+    pub fn new(server: &Server, unsolicited: impl Into<Unsolicited>) -> Arc<Connection> {
         let conn = Arc::new(Self::bare(server, unsolicited));
         conn.watch_changes();
         conn
@@ -409,7 +470,7 @@ impl Connection {
         server: &Server,
         version: ProtocolVersion,
         capabilities: ClientCapabilities,
-        unsolicited: Sink,
+        unsolicited: impl Into<Unsolicited>,
     ) -> Arc<Connection> {
         let conn = Self::bare(server, unsolicited);
         *lock(&conn.mode) = Mode::Handshake(Arc::new(Session {
@@ -449,7 +510,7 @@ impl Connection {
         version: ProtocolVersion,
         capabilities: ClientCapabilities,
         client_info: Option<Implementation>,
-        unsolicited: Sink,
+        unsolicited: impl Into<Unsolicited>,
     ) -> Arc<Connection> {
         let conn = Self::bare(server, unsolicited);
         *lock(&conn.mode) = Mode::Handshake(Arc::new(Session {
@@ -464,7 +525,8 @@ impl Connection {
         conn
     }
 
-    fn bare(server: &Server, unsolicited: Sink) -> Connection {
+    fn bare(server: &Server, unsolicited: impl Into<Unsolicited>) -> Connection {
+        let unsolicited = unsolicited.into();
         Connection {
             shared: server.shared.clone(),
             mode: Mutex::new(Mode::Undecided),
@@ -510,7 +572,7 @@ impl Connection {
             kind: OutgoingKind::Notification,
             json,
         };
-        if let Err(e) = self.unsolicited.try_send(note) {
+        if let Err(e) = self.unsolicited.sink().try_send(note) {
             tracing::debug!(%e, "a change notification was not queued");
         }
     }
@@ -1583,7 +1645,7 @@ impl Connection {
             meta.identity.clone(),
         );
         if let Some(rx) = relay {
-            spawn_task_relay(rx, self.unsolicited.clone(), Arc::downgrade(&context.inner));
+            spawn_task_relay(rx, self.unsolicited.sink(), Arc::downgrade(&context.inner));
         }
         let era = context.era();
 

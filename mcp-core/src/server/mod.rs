@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use tokio::sync::broadcast;
 
-pub use dispatch::Connection;
+pub use dispatch::{Connection, Unsolicited};
 pub use service::{Handlers, McpRequest, McpResponse};
 pub use tasks::{
     InMemoryTaskStore, TaskConfig, TaskFuture, TaskRecord, TaskStore, TaskStoreError,

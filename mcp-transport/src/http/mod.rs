@@ -68,7 +68,7 @@ pub use store::{
     EventStore, Followed, InMemoryEventStore, RelayMessage, SessionRelay, StoreError, StoreFuture,
 };
 
-use session::{LiveStream, Session, Sessions};
+use session::{LiveStream, Session, Sessions, UnsolicitedQueue};
 
 /// The TCP peer of a request: [`serve_with`] puts it in the request's extensions (when
 /// mounting [`McpService`] elsewhere, insert it yourself).
@@ -1315,13 +1315,13 @@ async fn session_lookup(
     };
     if let Some(record) = record {
         if let Ok(version) = record.protocol_version.parse::<ProtocolVersion>() {
-            let (utx, urx) = mpsc::channel(inner.config.stream_queue.max(1));
+            let queue = UnsolicitedQueue::new(inner.config.stream_queue);
             let conn = Connection::resume_handshake(
                 &inner.server,
                 version,
                 record.client_capabilities.clone(),
                 record.client_info.clone(),
-                utx.clone(),
+                queue.for_connection(),
             );
             // The session's state as the client left it on other instances.
             let mut state = Vec::new();
@@ -1341,7 +1341,7 @@ async fn session_lookup(
                 sid.clone(),
                 conn,
                 version,
-                (utx, urx),
+                queue,
                 &inner.instance,
             ));
             if let Some(subject) = record.subject.clone() {
@@ -1713,8 +1713,8 @@ async fn initialize(inner: &Inner, message: Message, meta: RequestMeta) -> Respo
             .and_then(|p| serde_json::from_str::<InitializeParams>(p.get()).ok()),
         _ => None,
     };
-    let (utx, urx) = mpsc::channel(inner.config.stream_queue.max(1));
-    let conn = Connection::new(&inner.server, utx.clone());
+    let queue = UnsolicitedQueue::new(inner.config.stream_queue);
+    let conn = Connection::new(&inner.server, queue.for_connection());
     let (tx, mut rx) = mpsc::channel(4);
     conn.receive_with(message, tx, meta.clone());
     let Some(answer) = rx.recv().await else {
@@ -1744,7 +1744,7 @@ async fn initialize(inner: &Inner, message: Message, meta: RequestMeta) -> Respo
         id.clone(),
         conn,
         version,
-        (utx, urx),
+        queue,
         &inner.instance,
     ));
     if let Some(identity) = &meta.identity {
@@ -1835,7 +1835,7 @@ async fn respond(
             // stream carries it instead (notifications are dropped in this mode).
             match &session {
                 Some(s) => {
-                    if s.unsolicited_tx.try_send(o).is_err() {
+                    if s.unsolicited.sender().try_send(o).is_err() {
                         tracing::warn!(session = %s.id, "GET stream queue full; a server request was dropped");
                     }
                 }
@@ -2254,7 +2254,7 @@ async fn unsolicited_stream(
     session: Arc<Session>,
     resume_from: Option<String>,
 ) -> Response<Body> {
-    let Ok(rx) = session.unsolicited.clone().try_lock_owned() else {
+    let Ok(rx) = session.unsolicited.receiver().try_lock_owned() else {
         return http_error(
             StatusCode::CONFLICT,
             "Conflict: this session already has an open GET stream",

@@ -216,6 +216,52 @@ pub(crate) struct LiveStream {
     pub(crate) appended: u64,
 }
 
+/// A session's queue for its GET stream, made when the first message for it comes or a GET
+/// stream opens: most sessions never get one, and a queue costs more memory than the rest of
+/// an idle session.
+#[derive(Debug)]
+pub(crate) struct UnsolicitedQueue {
+    capacity: usize,
+    queue: std::sync::OnceLock<UnsolicitedChannel>,
+}
+
+type UnsolicitedChannel = (
+    mpsc::Sender<Outgoing>,
+    Arc<AsyncMutex<mpsc::Receiver<Outgoing>>>,
+);
+
+impl UnsolicitedQueue {
+    pub(crate) fn new(capacity: usize) -> Arc<Self> {
+        Arc::new(UnsolicitedQueue {
+            capacity: capacity.max(1),
+            queue: std::sync::OnceLock::new(),
+        })
+    }
+
+    fn channel(&self) -> &UnsolicitedChannel {
+        self.queue.get_or_init(|| {
+            let (tx, rx) = mpsc::channel(self.capacity);
+            (tx, Arc::new(AsyncMutex::new(rx)))
+        })
+    }
+
+    /// Where messages for the GET stream go.
+    pub(crate) fn sender(&self) -> mpsc::Sender<Outgoing> {
+        self.channel().0.clone()
+    }
+
+    /// The GET stream's source; one reader at a time.
+    pub(crate) fn receiver(&self) -> Arc<AsyncMutex<mpsc::Receiver<Outgoing>>> {
+        self.channel().1.clone()
+    }
+
+    /// What a connection is given to send its unsolicited messages through.
+    pub(crate) fn for_connection(self: &Arc<Self>) -> mcp_core::server::Unsolicited {
+        let queue = self.clone();
+        mcp_core::server::Unsolicited::lazy(move || queue.sender())
+    }
+}
+
 /// A session served by this process.
 pub(crate) struct Session {
     pub(crate) id: String,
@@ -224,10 +270,8 @@ pub(crate) struct Session {
     pub(crate) subject: std::sync::OnceLock<String>,
     pub(crate) connection: Arc<Connection>,
     pub(crate) version: ProtocolVersion,
-    /// The unsolicited (GET) stream's source; one reader at a time.
-    pub(crate) unsolicited: Arc<AsyncMutex<mpsc::Receiver<Outgoing>>>,
-    /// Another way into the GET stream, for server requests in JSON-only mode.
-    pub(crate) unsolicited_tx: mpsc::Sender<Outgoing>,
+    /// What the GET stream carries, queued until one reads it.
+    pub(crate) unsolicited: Arc<UnsolicitedQueue>,
     pub(crate) live: Mutex<HashMap<String, LiveStream>>,
     next_stream: AtomicU64,
     /// Names this process's streams apart from another instance's streams of the same session
@@ -253,17 +297,15 @@ impl Session {
         id: String,
         connection: Arc<Connection>,
         version: ProtocolVersion,
-        unsolicited: (mpsc::Sender<Outgoing>, mpsc::Receiver<Outgoing>),
+        unsolicited: Arc<UnsolicitedQueue>,
         stream_tag: &str,
     ) -> Self {
-        let (unsolicited_tx, unsolicited) = unsolicited;
         Session {
             subject: std::sync::OnceLock::new(),
             id,
             connection,
             version,
-            unsolicited: Arc::new(AsyncMutex::new(unsolicited)),
-            unsolicited_tx,
+            unsolicited,
             live: Mutex::new(HashMap::new()),
             next_stream: AtomicU64::new(1),
             stream_tag: stream_tag.to_owned(),
