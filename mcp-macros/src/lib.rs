@@ -60,6 +60,17 @@
 //! dependency is renamed in `Cargo.toml` (`mcp = { package = "mcp-core", … }`, also through
 //! `workspace = true`), the new name is read from the manifest; `crate = "path"` on any macro
 //! overrides it (`#[tool(crate = "my_sdk::mcp")]`, `router![crate = "my_sdk::mcp"; a, b]`).
+//!
+//! # Features
+//!
+//! This crate has no Cargo features of its own. It is switched on and off in `mcp-core`:
+//!
+//! | feature (of `mcp-core`) | default | what it enables |
+//! |---|---|---|
+//! | `macros` | yes | `mcp_core::{tool, prompt, resource, server, router, ObjectArgs}`, re-exported from this crate |
+//!
+//! With `default-features = false` on `mcp-core`, the macros are gone and everything is written
+//! with the definition types (`ToolDef::new("add", add)`, …).
 #![doc(test(attr(deny(warnings))))]
 
 mod attr;

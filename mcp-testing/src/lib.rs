@@ -64,6 +64,18 @@
 //! | await notifications one by one | [`TestClient::notification_stream`] |
 //! | catch schema changes | [`snapshot()`], [`assert_schema_snapshot!`], [`schema_diff::classify`], the `mcp-schema-diff` CLI |
 //! | send anything | [`TestClient::request`], [`TestClient::request_raw`], [`TestClient::notify`] |
+//!
+//! # Features
+//!
+//! | feature | default | what it enables |
+//! |---|---|---|
+//! | — | — | none: everything is always built |
+//!
+//! Add it as a dev-dependency. It enables Tokio's `test-util` (for paused-time tests) and uses
+//! `mcp-core` without its `macros` feature (your own `mcp-core` dependency decides that). The
+//! package also builds the `mcp-schema-diff` binary (`cargo run -p mcp-testing --bin
+//! mcp-schema-diff -- OLD.json NEW.json`), which runs [`schema_diff::classify`] in CI and exits
+//! with 1 on a breaking change.
 #![doc(test(attr(deny(warnings))))]
 
 mod capture;

@@ -18,13 +18,18 @@
 //! }
 //! ```
 //!
-//! | feature | default | what it adds |
-//! |---------|---------|--------------|
-//! | `stdio` | yes     | newline-delimited JSON-RPC over stdin/stdout or any `AsyncRead + AsyncWrite` |
-//! | `http`  | yes     | Streamable HTTP (hyper 1.x): a tower `Service`, sessions, resumable SSE, security checks |
-//! | `auth`  | no      | OAuth 2.1 resource server for HTTP: bearer JWTs (JWKS), RFC 9728 metadata, scopes |
-//! | `client`| no      | MCP clients: a child-process stdio client and a Streamable HTTP client, both eras |
-//! | `redis` | no      | Redis-backed session, event, task and rate-limit stores for running several instances |
+//! | feature | default | what it enables |
+//! |---------|---------|-----------------|
+//! | `stdio` | yes     | [`stdio`]: newline-delimited JSON-RPC over stdin/stdout or any `AsyncRead + AsyncWrite` |
+//! | `http`  | yes     | [`http`]: Streamable HTTP (hyper 1.x) — a tower `Service`, sessions, resumable SSE, security checks; and [`metrics`]: the `/metrics`, `/healthz`, `/readyz` endpoints |
+//! | `auth`  | no      | `auth`: an OAuth 2.1 resource server for HTTP — bearer JWTs checked against a JWKS, RFC 9728 metadata, scopes |
+//! | `client`| no      | `client`: an MCP client for both eras, over a child process's stdio or Streamable HTTP |
+//! | `redis` | no      | `redis` (implies `http`): Redis-backed session, event, task and rate-limit stores and a relay, for several instances behind a load balancer |
+//!
+//! ```toml
+//! [dependencies]
+//! mcp-transport = { version = "0.1", default-features = false, features = ["stdio"] } # stdio only
+//! ```
 
 #[cfg(feature = "stdio")]
 pub mod stdio;
