@@ -93,48 +93,46 @@ pub struct Options {
 impl Options {
     /// Parses the arguments (without the program name); `--help` prints the usage and exits.
     pub fn parse(args: impl IntoIterator<Item = String>) -> io::Result<Options> {
-        parse_args(args.into_iter())
-    }
-}
-
-fn parse_args(mut args: impl Iterator<Item = String>) -> io::Result<Options> {
-    let mut o = Options {
-        addr: ([127, 0, 0, 1], 8080).into(),
-        dev_issuer: false,
-        issuer: None,
-        jwks_url: None,
-        resource: None,
-    };
-    let bad = |m: String| io::Error::new(io::ErrorKind::InvalidInput, format!("{m}\n\n{USAGE}"));
-    while let Some(arg) = args.next() {
-        let mut value = |name: &str| {
-            args.next()
-                .ok_or_else(|| bad(format!("{name} needs a value")))
+        let mut args = args.into_iter();
+        let mut o = Options {
+            addr: ([127, 0, 0, 1], 8080).into(),
+            dev_issuer: false,
+            issuer: None,
+            jwks_url: None,
+            resource: None,
         };
-        match arg.as_str() {
-            "--addr" => {
-                let v = value("--addr")?;
-                o.addr = v
-                    .parse()
-                    .map_err(|e| bad(format!("bad address {v:?}: {e}")))?;
+        let bad =
+            |m: String| io::Error::new(io::ErrorKind::InvalidInput, format!("{m}\n\n{USAGE}"));
+        while let Some(arg) = args.next() {
+            let mut value = |name: &str| {
+                args.next()
+                    .ok_or_else(|| bad(format!("{name} needs a value")))
+            };
+            match arg.as_str() {
+                "--addr" => {
+                    let v = value("--addr")?;
+                    o.addr = v
+                        .parse()
+                        .map_err(|e| bad(format!("bad address {v:?}: {e}")))?;
+                }
+                "--dev-issuer" => o.dev_issuer = true,
+                "--issuer" => o.issuer = Some(value("--issuer")?),
+                "--jwks-url" => o.jwks_url = Some(value("--jwks-url")?),
+                "--resource" => o.resource = Some(value("--resource")?),
+                "-h" | "--help" => {
+                    eprintln!("{USAGE}");
+                    std::process::exit(0);
+                }
+                other => return Err(bad(format!("unknown argument {other:?}"))),
             }
-            "--dev-issuer" => o.dev_issuer = true,
-            "--issuer" => o.issuer = Some(value("--issuer")?),
-            "--jwks-url" => o.jwks_url = Some(value("--jwks-url")?),
-            "--resource" => o.resource = Some(value("--resource")?),
-            "-h" | "--help" => {
-                eprintln!("{USAGE}");
-                std::process::exit(0);
-            }
-            other => return Err(bad(format!("unknown argument {other:?}"))),
         }
+        if !o.dev_issuer && (o.issuer.is_none() || o.jwks_url.is_none()) {
+            return Err(bad(
+                "give --dev-issuer, or both --issuer and --jwks-url".into()
+            ));
+        }
+        Ok(o)
     }
-    if !o.dev_issuer && (o.issuer.is_none() || o.jwks_url.is_none()) {
-        return Err(bad(
-            "give --dev-issuer, or both --issuer and --jwks-url".into()
-        ));
-    }
-    Ok(o)
 }
 
 /// Serves the tools behind bearer-token authentication at `/mcp`, with the RFC 9728 metadata,

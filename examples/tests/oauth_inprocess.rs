@@ -96,3 +96,40 @@ async fn an_anonymous_caller_gets_neither_tool() {
         assert!(!tool_names(&tools).contains(&"secret"), "{era:?}");
     }
 }
+
+#[test]
+fn the_command_line_needs_an_issuer() {
+    use mcp_examples::oauth::Options;
+    let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+
+    let dev = Options::parse(args(&["--dev-issuer", "--addr", "127.0.0.1:9090"])).expect("valid");
+    assert!(dev.dev_issuer);
+    assert_eq!(dev.addr, "127.0.0.1:9090".parse().expect("an address"));
+    assert_eq!(dev.resource, None);
+
+    let real = Options::parse(args(&[
+        "--issuer",
+        "https://auth.example.com",
+        "--jwks-url",
+        "http://127.0.0.1:9000/jwks.json",
+        "--resource",
+        "https://mcp.example.com/mcp",
+    ]))
+    .expect("valid");
+    assert_eq!(real.addr, "127.0.0.1:8080".parse().expect("the default"));
+    assert_eq!(real.issuer.as_deref(), Some("https://auth.example.com"));
+
+    for bad in [
+        args(&[]),
+        args(&["--issuer", "https://auth.example.com"]),
+        args(&["--dev-issuer", "--addr", "nowhere"]),
+        args(&["--dev-issuer", "--verbose"]),
+    ] {
+        let e = Options::parse(bad.clone()).expect_err("refused");
+        assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput, "{bad:?}");
+        assert!(
+            e.to_string().contains("usage: oauth-server"),
+            "{bad:?}: {e}"
+        );
+    }
+}
