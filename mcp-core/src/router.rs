@@ -191,9 +191,10 @@ impl<S> ToolDef<S> {
     /// use mcp_core::ToolDef;
     ///
     /// async fn wipe() -> &'static str { "wiped" }
-    /// let hints = ToolAnnotations { destructive_hint: Some(true), ..Default::default() };
-    /// let def: ToolDef = ToolDef::new("wipe", wipe).annotations(hints).idempotent(true);
+    /// let hints = ToolAnnotations { title: Some("Wipe the disk".into()), ..Default::default() };
+    /// let def: ToolDef = ToolDef::new("wipe", wipe).annotations(hints).destructive(true).idempotent(true);
     /// let a = def.tool().annotations.as_ref().unwrap();
+    /// assert_eq!(a.title.as_deref(), Some("Wipe the disk"));
     /// assert_eq!((a.destructive_hint, a.idempotent_hint), (Some(true), Some(true)));
     /// ```
     pub fn annotations(mut self, a: ToolAnnotations) -> Self {

@@ -60,9 +60,8 @@ pub trait Handler<T, S>: Clone + Send + Sync + Sized + 'static {
     /// What the function returns.
     type Output: Send + 'static;
 
-    /// Extracts the arguments and runs the function.
-    ///
-    /// See [`Handler`] for an example.
+    /// Extracts the arguments and runs the function. The router calls it; see [`Handler`] for
+    /// an example of a handler.
     fn call(self, parts: RequestParts, state: S) -> BoxFuture<Result<Self::Output, Rejection>>;
 
     /// The input schema contributed by the extractors (the first one that has one).

@@ -61,12 +61,23 @@ pub const META_PREFIX: &str = "io.modelcontextprotocol/";
 /// ```
 /// use mcp_core::protocol::meta;
 /// use serde_json::json;
+/// // A 2026-07-28 request's envelope, with a progress token and W3C trace context:
 /// let params = json!({"name": "echo", "_meta": {
 ///     meta::PROTOCOL_VERSION: "2026-07-28",
 ///     meta::CLIENT_CAPABILITIES: {},
+///     meta::CLIENT_INFO: {"name": "my-ide", "version": "1.0"},
+///     meta::LOG_LEVEL: "info",
 ///     meta::PROGRESS_TOKEN: 1,
+///     meta::TRACEPARENT: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
 /// }});
 /// assert_eq!(params["_meta"]["io.modelcontextprotocol/protocolVersion"], "2026-07-28");
+///
+/// // What servers put in results and notifications:
+/// let result_meta = json!({meta::SERVER_INFO: {"name": "srv", "version": "1"}});
+/// let listen_meta = json!({meta::SUBSCRIPTION_ID: "sub-1"});
+/// let task_meta = json!({meta::RELATED_TASK: {"taskId": "t1"}});
+/// assert!(result_meta.get("io.modelcontextprotocol/serverInfo").is_some());
+/// # let _ = (listen_meta, task_meta);
 /// ```
 pub mod meta {
     /// Request envelope: the protocol version the request claims (2026-07-28).

@@ -636,8 +636,28 @@ impl Connection {
 
     /// [`Connection::receive_inline`] with request metadata.
     ///
-    /// See [`Connection::new_modern`] and [`Connection::receive_with`]; for an example of the
-    /// metadata, see [`RequestMeta`](crate::identity::RequestMeta).
+    /// # Examples
+    /// ```
+    /// use mcp_core::identity::{Identity, RequestMeta};
+    /// use mcp_core::jsonrpc::Message;
+    /// use mcp_core::{Connection, Context, Router, Server};
+    ///
+    /// async fn whoami(ctx: Context) -> String {
+    ///     ctx.identity().map(|i| i.subject.clone()).unwrap_or_default()
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let conn = Connection::new_modern(&Server::new(Router::new().tool_fn("whoami", whoami)));
+    /// let request = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"whoami","arguments":{},
+    ///   "_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}"#;
+    /// let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+    /// let meta = RequestMeta::default().with_identity(Identity::new("alice"));
+    /// let future = conn.receive_inline_with(Message::parse(request.as_bytes()).unwrap(), tx, meta);
+    /// future.expect("a request is driven by the caller").await;
+    /// assert!(rx.recv().await.unwrap().json.contains("alice"));
+    /// # }
+    /// ```
     pub fn receive_inline_with(
         self: &Arc<Self>,
         message: Message,

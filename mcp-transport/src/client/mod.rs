@@ -158,7 +158,7 @@ pub struct ServerAsk {
 ///
 /// ```
 /// use mcp_core::jsonrpc::ErrorObject;
-/// use mcp_core::protocol::{ElicitRequest, ProgressParams};
+/// use mcp_core::protocol::{ElicitRequest, LoggingMessageParams, ProgressParams};
 /// use mcp_core::{Context, ToolError};
 /// use mcp_transport::client::{BoxFuture, Client, ClientConfig, Handler, HttpTransport, RequestOptions, ServerAsk};
 /// use serde_json::{json, Value};
@@ -168,6 +168,9 @@ pub struct ServerAsk {
 /// impl Handler for Console {
 ///     fn progress(&self, p: ProgressParams) -> BoxFuture<'_, ()> {
 ///         Box::pin(async move { println!("{}/{:?}", p.progress, p.total) })
+///     }
+///     fn log(&self, p: LoggingMessageParams) -> BoxFuture<'_, ()> {
+///         Box::pin(async move { eprintln!("[{:?}] {}", p.level, p.data) })
 ///     }
 ///     fn ask(&self, ask: ServerAsk) -> BoxFuture<'_, Result<Value, ErrorObject>> {
 ///         Box::pin(async move {
@@ -179,6 +182,7 @@ pub struct ServerAsk {
 ///
 /// async fn greet(ctx: Context) -> Result<String, ToolError> {
 ///     ctx.progress(1.0, Some(2.0), None).await;
+///     ctx.log_info("asking for a name").await;
 ///     let answer = ctx.elicit("name", ElicitRequest::form("Name?", json!({"type": "object"}))).await?;
 ///     let name = answer.content.and_then(|c| c.get("name").cloned()).unwrap_or_default();
 ///     Ok(format!("Hello, {}!", name.as_str().unwrap_or("stranger")))
@@ -217,7 +221,41 @@ pub trait Handler: Send + Sync {
     /// then follows the task until it ends; questions the task asks come to [`Handler::ask`].
     /// The default does nothing.
     ///
-    /// See [`RequestOptions::as_task`] and [`Handler`] for an example.
+    /// # Examples
+    /// ```
+    /// use std::sync::Mutex;
+    /// use mcp_core::protocol::TaskSupport;
+    /// use mcp_core::{Router, ToolDef};
+    /// use mcp_transport::client::{BoxFuture, Client, ClientConfig, Handler, HttpTransport, RequestOptions};
+    /// use serde_json::{json, Value};
+    ///
+    /// /// Remembers the task the server made of the call.
+    /// #[derive(Default)]
+    /// struct Tasks(Mutex<Vec<Value>>);
+    /// impl Handler for Tasks {
+    ///     fn task_created(&self, task: &Value) -> BoxFuture<'_, ()> {
+    ///         self.0.lock().unwrap().push(task.clone());
+    ///         Box::pin(async {})
+    ///     }
+    /// }
+    ///
+    /// async fn build() -> &'static str { "built" }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let url = format!("http://{}/mcp", listener.local_addr()?);
+    /// let router: Router = Router::new().tool(ToolDef::new("build", build).task_support(TaskSupport::Optional));
+    /// # let service = mcp_transport::http::McpService::from_router(router);
+    /// # tokio::spawn(mcp_transport::http::serve_with(service, listener, std::future::pending()));
+    /// let client = Client::connect(HttpTransport::new(url), ClientConfig::default()).await?;
+    /// let tasks = Tasks::default();
+    /// let opts = RequestOptions::new().as_task(None);
+    /// let result = client.call_tool_with("build", json!({}), &opts, &tasks).await?;
+    /// assert_eq!(result.content[0].as_text(), Some("built"));
+    /// assert_eq!(tasks.0.lock().unwrap().len(), 1);
+    /// # Ok(()) }
+    /// ```
     fn task_created(&self, task: &Value) -> BoxFuture<'_, ()> {
         let _ = task;
         Box::pin(async {})

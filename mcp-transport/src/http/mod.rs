@@ -443,7 +443,7 @@ impl McpService {
 
     /// A service for a router with the default configuration.
     ///
-    /// See [`McpService::handle`] for an example.
+    /// See [`McpService::shutdown`] for an example.
     pub fn from_router(router: Router) -> Self {
         Self::new(Server::new(router), HttpConfig::default())
     }

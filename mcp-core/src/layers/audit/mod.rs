@@ -278,7 +278,7 @@ impl<K: AuditSink> AuditLogBuilder<K> {
 
     /// [`FailurePolicy::FailClosed`] (the default).
     ///
-    /// See [`FailurePolicy`] for an example.
+    /// See [`AuditLogBuilder`] for an example.
     pub fn fail_closed(mut self) -> Self {
         self.policy = FailurePolicy::FailClosed;
         self
