@@ -84,6 +84,33 @@ pub fn claims_modern(params: Option<&Value>) -> bool {
         .is_some_and(|m| m.contains_key(meta::PROTOCOL_VERSION))
 }
 
+/// The part of request params that decides the era: `{"_meta": …}` alone, or `None` when
+/// the params have no `_meta` (or are not an object). The other members are skipped, not
+/// built, so this is cheap enough for every request; the result suits [`claims_modern`] and
+/// [`Envelope::from_params`].
+///
+/// # Examples
+/// ```
+/// use mcp_core::era::{claims_modern, meta_only};
+/// let raw = serde_json::value::RawValue::from_string(
+///     r#"{"name":"echo","arguments":{"text":"hi"},"_meta":{"progressToken":1}}"#.to_owned(),
+/// ).unwrap();
+/// let meta = meta_only(&raw).unwrap();
+/// assert_eq!(meta, serde_json::json!({"_meta": {"progressToken": 1}}));
+/// assert!(!claims_modern(Some(&meta)));
+/// ```
+pub fn meta_only(params: &serde_json::value::RawValue) -> Option<Value> {
+    #[derive(serde::Deserialize)]
+    struct Probe {
+        #[serde(rename = "_meta")]
+        meta: Option<Value>,
+    }
+    let meta = serde_json::from_str::<Probe>(params.get()).ok()?.meta?;
+    let mut only = serde_json::Map::with_capacity(1);
+    only.insert("_meta".to_owned(), meta);
+    Some(Value::Object(only))
+}
+
 /// The `_meta` envelope every 2026-07-28 request carries.
 ///
 /// # Examples

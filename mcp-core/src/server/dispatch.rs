@@ -151,20 +151,6 @@ impl std::fmt::Debug for Connection {
     }
 }
 
-/// `{"_meta": …}` of a request's params, or `None` when it has none; the other members are
-/// skipped, not built.
-fn meta_only(params: &RawValue) -> Option<Value> {
-    #[derive(serde::Deserialize)]
-    struct Probe {
-        #[serde(rename = "_meta")]
-        meta: Option<Value>,
-    }
-    let meta = serde_json::from_str::<Probe>(params.get()).ok()?.meta?;
-    let mut only = serde_json::Map::with_capacity(1);
-    only.insert("_meta".to_owned(), meta);
-    Some(Value::Object(only))
-}
-
 /// 128 random bits, hex.
 fn random_owner() -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -868,7 +854,7 @@ impl Connection {
         meta: RequestMeta,
     ) -> BoxFuture<()> {
         // Only `_meta` decides the era: read it alone, skipping the rest of the params.
-        let params_value: Option<Value> = req.params.as_deref().and_then(meta_only);
+        let params_value: Option<Value> = req.params.as_deref().and_then(crate::era::meta_only);
         let claimed = claims_modern(params_value.as_ref());
         let method = req.method.as_str();
         enum Route {

@@ -52,11 +52,12 @@ use http_body::{Body as HttpBody, Frame};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full, Limited, StreamBody};
 use mcp_core::context::{Outgoing, OutgoingKind};
-use mcp_core::era::{claims_modern, Envelope};
+use mcp_core::era::{claims_modern, meta_only, Envelope};
 use mcp_core::identity::{Identity, RequestMeta};
 use mcp_core::jsonrpc::{ErrorCode, ErrorObject, Message, ParseError, RequestId};
 use mcp_core::layers::{Metrics, TrustedProxies, RATE_LIMITED, UNAVAILABLE};
 use mcp_core::protocol::{ClientCapabilities, InitializeParams, ProtocolVersion};
+use mcp_core::server::Unsolicited;
 use mcp_core::{Connection, Router, Server};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
@@ -956,15 +957,9 @@ where
         }
         Err(e) => return rpc_error(StatusCode::BAD_REQUEST, e.id(), e.to_error_object()),
     };
-    let params: Option<Value> = match &message {
-        Message::Request(r) => r
-            .params
-            .as_deref()
-            .and_then(|p| serde_json::from_str(p.get()).ok()),
-        Message::Notification(n) => n
-            .params
-            .as_deref()
-            .and_then(|p| serde_json::from_str(p.get()).ok()),
+    let raw_params = match &message {
+        Message::Request(r) => r.params.as_deref(),
+        Message::Notification(n) => n.params.as_deref(),
         Message::Response(_) => None,
     };
     let version_header = security::single(&headers, "mcp-protocol-version")
@@ -974,9 +969,12 @@ where
     let header_is_modern = version_header
         .and_then(|v| v.parse::<ProtocolVersion>().ok())
         .is_some_and(|v| v.is_modern());
-    let claimed = claims_modern(params.as_ref());
+    // The era is decided by `_meta` alone; only 2026-07-28 requests need the params as JSON
+    // here (their ladder checks headers against the arguments).
+    let claimed = claims_modern(raw_params.and_then(meta_only).as_ref());
     let is_initialize = message.method() == Some("initialize");
     if claimed || (header_is_modern && !is_initialize) {
+        let params = raw_params.and_then(|p| serde_json::from_str(p.get()).ok());
         return modern_post(&inner, message, params, &headers, meta).await;
     }
     legacy_post(inner, message, &headers, meta).await
@@ -1416,8 +1414,15 @@ fn is_sessionless(inner: &Inner, headers: &HeaderMap) -> bool {
 
 /// A throwaway handshake-era connection for one sessionless POST.
 fn stateless_connection(inner: &Inner, version: ProtocolVersion) -> Arc<Connection> {
-    let (utx, _urx) = mpsc::channel(1);
-    Connection::new_handshake(&inner.server, version, ClientCapabilities::default(), utx)
+    // Nothing unsolicited can reach a sessionless client: a queue is made only if something
+    // is sent anyway, and then dropped unread.
+    let nowhere = Unsolicited::lazy(|| mpsc::channel(1).0);
+    Connection::new_handshake(
+        &inner.server,
+        version,
+        ClientCapabilities::default(),
+        nowhere,
+    )
 }
 
 /// The connection (and session, if any) that serves a handshake-era POST.
@@ -2437,17 +2442,30 @@ pub async fn serve_with(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
-    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-    use hyper_util::server::conn::auto::Builder;
+    use hyper_util::rt::{TokioIo, TokioTimer};
     use std::sync::atomic::{AtomicBool, Ordering};
 
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let header_timeout = service.inner.config.header_read_timeout;
-    let mut builder = Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(header_timeout);
+    // HTTP/1.1 only, unless the `http2` feature asks for both (prior-knowledge h2c).
+    #[cfg(feature = "http2")]
+    let builder = {
+        let mut builder =
+            hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(header_timeout);
+        builder
+    };
+    #[cfg(not(feature = "http2"))]
+    let builder = {
+        let mut builder = hyper::server::conn::http1::Builder::new();
+        builder
+            .timer(TokioTimer::new())
+            .header_read_timeout(header_timeout);
+        builder
+    };
     let path = service.inner.config.path.clone();
     let ops = service.inner.config.ops.clone().map(Arc::new);
     let grace = service.inner.config.shutdown_grace;
@@ -2495,8 +2513,14 @@ pub async fn serve_with(
                     Ok(svc.handle(req).await)
                 }
             });
-        let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), hyper_service);
-        let conn = graceful.watch(conn.into_owned());
+        #[cfg(feature = "http2")]
+        let conn = graceful.watch(
+            builder
+                .serve_connection(TokioIo::new(stream), hyper_service)
+                .into_owned(),
+        );
+        #[cfg(not(feature = "http2"))]
+        let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), hyper_service));
         tokio::spawn(async move {
             let first_request_deadline = async {
                 tokio::time::sleep(header_timeout).await;
