@@ -16,10 +16,14 @@
 //! ([`run`], [`serve`], [`serve_http`]).
 
 pub mod audit;
+#[cfg(feature = "axum")]
 pub mod axum_mount;
 pub mod conformance;
+#[cfg(feature = "gateway")]
 pub mod gateway;
+#[cfg(feature = "oauth")]
 pub mod oauth;
+#[cfg(feature = "postgres")]
 pub mod postgres;
 
 use std::io;
@@ -137,16 +141,26 @@ fn bad(msg: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, format!("{msg}\n{USAGE}"))
 }
 
-/// Logs to stderr (stdout belongs to the protocol), filtered by `RUST_LOG` (default `warn`).
+/// Logs to stderr (stdout belongs to the protocol), filtered by `RUST_LOG` (default `warn`):
+/// per-target directives with the `env-filter` feature (on by default), a level otherwise.
 pub fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     use std::io::IsTerminal;
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let builder = tracing_subscriber::fmt()
         .with_ansi(io::stderr().is_terminal())
-        .with_writer(io::stderr)
-        .try_init();
+        .with_writer(io::stderr);
+    #[cfg(feature = "env-filter")]
+    let builder = builder.with_env_filter(
+        tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+    );
+    #[cfg(not(feature = "env-filter"))]
+    let builder = builder.with_max_level(
+        std::env::var("RUST_LOG")
+            .ok()
+            .and_then(|level| level.trim().parse::<tracing::Level>().ok())
+            .unwrap_or(tracing::Level::WARN),
+    );
+    let _ = builder.try_init();
 }
 
 /// Serves Streamable HTTP at `http://ADDR/mcp` until ctrl-c or SIGTERM.
@@ -156,8 +170,6 @@ pub fn init_tracing() {
 pub async fn serve_http(router: mcp_core::Router, addr: SocketAddr) -> io::Result<()> {
     use mcp_core::layers::{Quota, RateLimitLayer};
     use mcp_transport::http::{serve_with, shutdown_signal, Allowlist, HttpConfig, McpService};
-    use mcp_transport::redis::{Redis, RedisConfig};
-    use std::sync::Arc;
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
     let flags = http_flags();
@@ -176,27 +188,37 @@ pub async fn serve_http(router: mcp_core::Router, addr: SocketAddr) -> io::Resul
     if let Some(secret) = &scale.state_key {
         server = server.with_state_key(secret.as_bytes());
     }
+    #[cfg(feature = "scale-out")]
     let redis = match &scale.redis {
         Some(url) => {
-            let mut rc = RedisConfig::new(url.as_str());
+            let mut rc = mcp_transport::redis::RedisConfig::new(url.as_str());
             if let Some(prefix) = &scale.redis_prefix {
                 rc = rc.prefix(prefix.as_str());
             }
-            let redis = Redis::new(rc).map_err(|e| bad(&e.to_string()))?;
+            let redis = mcp_transport::redis::Redis::new(rc).map_err(|e| bad(&e.to_string()))?;
             if scale.state_key.is_none() {
                 tracing::warn!("--redis without --state-key: requestState and cursors sealed by one instance are refused by the others");
             }
             config = redis.http_config(config);
-            server = server.with_task_store(Arc::new(redis.task_store()));
+            server = server.with_task_store(std::sync::Arc::new(redis.task_store()));
             Some(redis)
         }
         None => None,
     };
+    #[cfg(not(feature = "scale-out"))]
+    if scale.redis.is_some() {
+        return Err(bad(
+            "--redis: this build has no Redis support (build with the `scale-out` feature)",
+        ));
+    }
     if let Some(n) = scale.rate_limit {
+        #[cfg(feature = "scale-out")]
         let layer = match &redis {
-            Some(r) => RateLimitLayer::with_backend(Arc::new(r.rate_limit_backend())),
+            Some(r) => RateLimitLayer::with_backend(std::sync::Arc::new(r.rate_limit_backend())),
             None => RateLimitLayer::new(),
         };
+        #[cfg(not(feature = "scale-out"))]
+        let layer = RateLimitLayer::new();
         server = server.layer(layer.per_client(Quota::per_second(n)));
     }
     eprintln!("listening on http://{bound}/mcp");
