@@ -60,8 +60,9 @@ pub trait Handler<T, S>: Clone + Send + Sync + Sized + 'static {
     /// What the function returns.
     type Output: Send + 'static;
 
-    /// Extracts the arguments and runs the function. The router calls it; see [`Handler`] for
-    /// an example of a handler.
+    /// Extracts the arguments and runs the function. The router calls it.
+    ///
+    /// See [`Handler`] for an example.
     fn call(self, parts: RequestParts, state: S) -> BoxFuture<Result<Self::Output, Rejection>>;
 
     /// The input schema contributed by the extractors (the first one that has one).
