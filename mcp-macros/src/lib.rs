@@ -129,6 +129,8 @@ use model::Kind;
 /// | `icons = ["https://…"]` | icon URLs |
 /// | `scopes = ["a", "b"]` | OAuth scopes a caller needs, enforced by the auth layer |
 /// | `timeout = "30s"` | cancel the call after `ms`, `s`, `m` or `h` |
+/// | `task_support = "optional"` | may run as a task (`"required"`: only as a task; `"forbidden"`, the default: never) |
+/// | `defer_task` | gather input first, become a task at `ctx.escalate_to_task()` (needs `task_support`) |
 /// | `crate = "path"` | where `mcp_core` is |
 ///
 /// # Return types

@@ -34,6 +34,8 @@ const TOOL_KEYS: &[&str] = &[
     "icons",
     "scopes",
     "timeout",
+    "task_support",
+    "defer_task",
     "crate",
 ];
 const PROMPT_KEYS: &[&str] = &["name", "title", "description", "crate"];
@@ -121,6 +123,9 @@ pub(crate) struct Handler {
     pub(crate) icons: Vec<LitStr>,
     pub(crate) scopes: Option<Vec<LitStr>>,
     pub(crate) timeout_ms: Option<u64>,
+    /// The `TaskSupport` variant named by `task_support = "…"`.
+    pub(crate) task_support: Option<&'static str>,
+    pub(crate) defer_task: Option<LitBool>,
     pub(crate) uri: Option<LitStr>,
     pub(crate) is_template: bool,
     pub(crate) mime_type: Option<LitStr>,
@@ -576,6 +581,8 @@ impl Handler {
             icons: Vec::new(),
             scopes: None,
             timeout_ms: None,
+            task_support: None,
+            defer_task: None,
             uri: None,
             is_template: false,
             mime_type: None,
@@ -616,6 +623,36 @@ impl Handler {
             match check::parse_duration_ms(&t.value()) {
                 Ok(ms) => self.timeout_ms = Some(ms),
                 Err(e) => errs.spanned(&t, e),
+            }
+        }
+        let task_support = keys.str("task_support", errs);
+        if let Some(t) = &task_support {
+            self.task_support = match t.value().as_str() {
+                "optional" => Some("Optional"),
+                "required" => Some("Required"),
+                "forbidden" => Some("Forbidden"),
+                other => {
+                    errs.spanned(
+                        t,
+                        format!("`task_support` is \"optional\", \"required\" or \"forbidden\", not {other:?}"),
+                    );
+                    None
+                }
+            };
+        }
+        self.defer_task = keys.flag("defer_task", errs);
+        if let Some(defer) = &self.defer_task {
+            let tasks = matches!(self.task_support, Some("Optional" | "Required"));
+            if defer.value && !tasks && task_support.is_none() {
+                errs.spanned(
+                    defer,
+                    "`defer_task` lets a call become a task later, so the tool must support tasks: add `task_support = \"optional\"` (or `\"required\"`)",
+                );
+            } else if defer.value && self.task_support == Some("Forbidden") {
+                errs.spanned(
+                    defer,
+                    "`defer_task` cannot go with `task_support = \"forbidden\"`: a deferred call becomes a task",
+                );
             }
         }
         for p in self.plains() {

@@ -1682,9 +1682,14 @@ impl Connection {
                     };
                     match r {
                         Some(Ok(Ok(result))) => ToolRun::Done(result),
-                        Some(Ok(Err(rejection))) => ToolRun::Done(CallToolResult::error(format!(
-                            "{rejection}. Check the arguments against the tool's inputSchema and call it again."
-                        ))),
+                        Some(Ok(Err(rejection))) => ToolRun::Done(CallToolResult::error(
+                            match &rejection {
+                                crate::extract::Rejection::InvalidArguments(_) => format!(
+                                    "{rejection}. Check the arguments against the tool's inputSchema and call it again."
+                                ),
+                                _ => rejection.to_string(),
+                            },
+                        )),
                         Some(Err(_)) => {
                             tracing::error!(tool = %tool_name, "tool handler panicked");
                             crate::layers::report(crate::layers::Outcome::Panicked);

@@ -259,7 +259,12 @@ pub(crate) fn def_expr(h: &Handler, cx: &Cx<'_>) -> TokenStream {
             let timeout = h
                 .timeout_ms
                 .map(|ms| quote!(.timeout(::core::time::Duration::from_millis(#ms))));
-            quote!(#new(#name, #closure) #description #title #(#hints)* #icons #scopes #timeout)
+            let task_support = h.task_support.map(|variant| {
+                let variant = Ident::new(variant, Span::call_site());
+                quote!(.task_support(#krate::protocol::TaskSupport::#variant))
+            });
+            let defer_task = h.defer_task.as_ref().map(|b| quote!(.defer_task(#b)));
+            quote!(#new(#name, #closure) #description #title #(#hints)* #icons #scopes #timeout #task_support #defer_task)
         }
         Kind::Prompt => {
             let new = respan(quote!(#krate::PromptDef::new), span);
