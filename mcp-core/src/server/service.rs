@@ -152,9 +152,15 @@ pub(crate) struct Dispatch {
 ///
 /// # Examples
 /// ```
+/// use std::task::{Context, Poll, Waker};
 /// use mcp_core::server::Handlers;
-/// // The innermost service of every stack: layers wrap it, and [`Server::layer`] adds them.
-/// let _innermost = Handlers;
+/// use tower::Service;
+///
+/// // The innermost service of every stack, always ready: backpressure comes from the layers
+/// // around it (`Server::layer`), such as a concurrency limit.
+/// let mut innermost = Handlers;
+/// let ready = innermost.poll_ready(&mut Context::from_waker(Waker::noop()));
+/// assert!(matches!(ready, Poll::Ready(Ok(()))));
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Handlers;
