@@ -605,6 +605,8 @@ impl<S: Send + Sync + 'static> TemplateDef<S> {
     /// # Panics
     /// When the template is not valid RFC 6570 — a programming error caught at startup.
     ///
+    /// # Examples
+    ///
     /// See [`TemplateDef`] for an example.
     pub fn new<H, T>(uri_template: impl Into<String>, name: impl Into<String>, handler: H) -> Self
     where

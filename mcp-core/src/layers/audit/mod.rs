@@ -308,6 +308,8 @@ impl<K: AuditSink> AuditLogBuilder<K> {
     /// (a torn write, or a foreign file): run `audit-verify` on it, and move it aside to start
     /// a new chain.
     ///
+    /// # Examples
+    ///
     /// See [`AuditLogBuilder`] for an example.
     pub fn build(self) -> io::Result<AuditLog> {
         let head = match self.sink.last_line()? {
