@@ -21,7 +21,8 @@
 //! | feature | default | what it enables |
 //! |---------|---------|-----------------|
 //! | `stdio` | yes     | [`stdio`]: newline-delimited JSON-RPC over stdin/stdout or any `AsyncRead + AsyncWrite` |
-//! | `http`  | yes     | [`http`]: Streamable HTTP (hyper 1.x) — a tower `Service`, sessions, resumable SSE, security checks; and [`metrics`]: the `/metrics`, `/healthz`, `/readyz` endpoints |
+//! | `http`  | yes     | [`http`]: Streamable HTTP (hyper 1.x, HTTP/1.1) — a tower `Service`, sessions, resumable SSE, security checks; and [`metrics`]: the `/metrics`, `/healthz`, `/readyz` endpoints |
+//! | `http2` | no      | (implies `http`) [`http::serve_with`] also speaks HTTP/2 with prior knowledge (h2c) on the same port |
 //! | `auth`  | no      | `auth`: an OAuth 2.1 resource server for HTTP — bearer JWTs checked against a JWKS, RFC 9728 metadata, scopes |
 //! | `client`| no      | `client`: an MCP client for both eras, over a child process's stdio or Streamable HTTP |
 //! | `redis` | no      | `redis` (implies `http`): Redis-backed session, event, task and rate-limit stores and a relay, for several instances behind a load balancer |
