@@ -13,9 +13,8 @@
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 
 use axum::routing::get;
-use axum::serve::ListenerExt;
 use mcp_core::{Args, Router, Server, ToolDef, ToolError};
-use mcp_transport::http::{shutdown_signal, HttpConfig, McpService};
+use mcp_transport::http::{HttpConfig, McpService};
 
 #[derive(serde::Deserialize, schemars::JsonSchema)]
 struct Add {
@@ -71,20 +70,5 @@ pub async fn serve(addr: SocketAddr) -> std::io::Result<()> {
     // Bound to loopback, the default Host/Origin allowlist (loopback names) is right.
     let mcp = McpService::new(Server::new(mcp_router()), HttpConfig::default());
     eprintln!("listening on http://{bound}/mcp");
-    let stopping = mcp.clone();
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(%e, "could not set TCP_NODELAY");
-        }
-    });
-    axum::serve(listener, app(mcp.clone()))
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            // Idle streams (GET, subscriptions/listen) never end on their own; end them so
-            // axum's graceful shutdown can complete. Calls in flight go on to their answers.
-            stopping.shutdown();
-        })
-        .await?;
-    mcp.close();
-    Ok(())
+    crate::serve_axum(listener, app(mcp.clone()), mcp).await
 }

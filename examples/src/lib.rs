@@ -226,6 +226,46 @@ pub async fn serve_http(router: mcp_core::Router, addr: SocketAddr) -> io::Resul
     serve_with(service, listener, shutdown_signal()).await
 }
 
+/// Serves an axum `app` that carries the MCP service `mcp` until ctrl-c or SIGTERM, with
+/// TCP_NODELAY on every connection. At shutdown the service's idle streams (GET,
+/// `subscriptions/listen`) are ended, since they never end on their own and axum waits for
+/// them, while calls in flight go on to their answers.
+///
+/// # Examples
+/// ```no_run
+/// use mcp_core::{Router, Server};
+/// use mcp_transport::http::{HttpConfig, McpService};
+///
+/// # async fn run() -> std::io::Result<()> {
+/// let mcp = McpService::new(Server::new(Router::new()), HttpConfig::default());
+/// let app = axum::Router::new().route_service("/mcp", mcp.clone());
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+/// mcp_examples::serve_axum(listener, app, mcp).await
+/// # }
+/// ```
+#[cfg(feature = "axum")]
+pub async fn serve_axum(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    mcp: mcp_transport::http::McpService,
+) -> io::Result<()> {
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(%e, "could not set TCP_NODELAY");
+        }
+    });
+    let stopping = mcp.clone();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            mcp_transport::http::shutdown_signal().await;
+            stopping.shutdown();
+        })
+        .await?;
+    mcp.close();
+    Ok(())
+}
+
 /// The whole `main` of an example server: logs to stderr, then serves `router` as the command
 /// line asks (stdio by default, `--http ADDR` for Streamable HTTP) on a new Tokio runtime.
 pub fn run(router: mcp_core::Router) -> io::Result<()> {

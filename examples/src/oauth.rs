@@ -24,7 +24,7 @@ use axum::routing::{get, post};
 use mcp_core::identity::Identity;
 use mcp_core::{tool, Json, Router, Server};
 use mcp_transport::auth::{AuthConfig, BearerAuthLayer, Layer as _, WELL_KNOWN};
-use mcp_transport::http::{shutdown_signal, Allowlist, HttpConfig, McpService};
+use mcp_transport::http::{Allowlist, HttpConfig, McpService};
 use serde_json::{json, Value};
 
 const USAGE: &str = "usage: oauth-server [--addr ADDR] (--dev-issuer | --issuer URL --jwks-url URL) [--resource URL]
@@ -184,15 +184,7 @@ pub async fn serve(opts: Options) -> io::Result<()> {
         dev.print_instructions(bound);
     }
 
-    let stopping = mcp.clone();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            stopping.shutdown();
-        })
-        .await?;
-    mcp.close();
-    Ok(())
+    crate::serve_axum(listener, app, mcp).await
 }
 
 /// A development-only authorization server: one P-256 key made at startup, its JWKS, RFC 8414

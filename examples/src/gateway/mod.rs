@@ -214,13 +214,5 @@ pub async fn run(cli: Cli) -> io::Result<()> {
         layer.resource_metadata_url()
     );
     eprintln!("listening on http://{bound}/mcp");
-    let stopping = mcp.clone();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            stopping.shutdown();
-        })
-        .await?;
-    mcp.close();
-    Ok(())
+    crate::serve_axum(listener, app, mcp).await
 }
