@@ -65,7 +65,7 @@ use crate::router::{
     is_valid_tool_name, Completing, CompletionDef, CompletionTarget, PromptDef, ResourceDef,
     Router, TemplateDef, ToolDef,
 };
-use crate::server::{ListChanged, Registry, ServerHandle};
+use crate::server::{ListChanged, ServerHandle};
 use crate::template::UriTemplate;
 
 /// A boxed future borrowing from its receiver.
@@ -1094,109 +1094,80 @@ fn replace(handle: &ServerHandle, before: &Owned, defs: Defs, announce: &[ListCh
         loaded: true,
     };
     owned.loaded = true;
-    let mut changes = Vec::new();
-    {
-        let shared = &handle.shared;
-        let mut guard = match shared.registry.write() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
+    handle.shared.edit(|next| {
+        let mut changes = Vec::new();
+        let ours = |owned_now: &[String], before: &[String], key: &String| {
+            before.contains(key) || owned_now.contains(key)
         };
-        let mut next = Registry::clone(&guard);
-
-        let old_tools: Vec<Tool> = next
-            .tools
-            .iter()
-            .filter(|t| before.tools.contains(&t.tool.name) || owned.tools.contains(&t.tool.name))
-            .map(|t| t.tool.clone())
-            .collect();
-        next.tools.retain(|t| {
-            !before.tools.contains(&t.tool.name) && !owned.tools.contains(&t.tool.name)
-        });
-        let new_tools: Vec<Tool> = defs.tools.iter().map(|t| t.tool.clone()).collect();
-        next.tools.extend(defs.tools.into_iter().map(Arc::new));
-        if old_tools != new_tools {
+        if swap_mounted(
+            &mut next.tools,
+            defs.tools,
+            |t| ours(&owned.tools, &before.tools, &t.tool.name),
+            |t| &t.tool,
+        ) {
             changes.push(ListChanged::Tools);
         }
-
-        let old_prompts: Vec<Prompt> = next
-            .prompts
-            .iter()
-            .filter(|p| {
-                before.prompts.contains(&p.prompt.name) || owned.prompts.contains(&p.prompt.name)
-            })
-            .map(|p| p.prompt.clone())
-            .collect();
-        next.prompts.retain(|p| {
-            !before.prompts.contains(&p.prompt.name) && !owned.prompts.contains(&p.prompt.name)
-        });
-        let new_prompts: Vec<Prompt> = defs.prompts.iter().map(|p| p.prompt.clone()).collect();
-        next.prompts.extend(defs.prompts.into_iter().map(Arc::new));
-        if old_prompts != new_prompts {
+        if swap_mounted(
+            &mut next.prompts,
+            defs.prompts,
+            |p| ours(&owned.prompts, &before.prompts, &p.prompt.name),
+            |p| &p.prompt,
+        ) {
             changes.push(ListChanged::Prompts);
         }
-
-        let old_resources: Vec<Resource> = next
-            .resources
-            .iter()
-            .filter(|r| {
-                before.resources.contains(&r.resource.uri)
-                    || owned.resources.contains(&r.resource.uri)
-            })
-            .map(|r| r.resource.clone())
-            .collect();
-        next.resources.retain(|r| {
-            !before.resources.contains(&r.resource.uri)
-                && !owned.resources.contains(&r.resource.uri)
-        });
-        let new_resources: Vec<Resource> =
-            defs.resources.iter().map(|r| r.resource.clone()).collect();
-        next.resources
-            .extend(defs.resources.into_iter().map(Arc::new));
-        let old_templates: Vec<ResourceTemplate> = next
-            .templates
-            .iter()
-            .filter(|t| {
-                before.templates.contains(&t.template.uri_template)
-                    || owned.templates.contains(&t.template.uri_template)
-            })
-            .map(|t| t.template.clone())
-            .collect();
-        next.templates.retain(|t| {
-            !before.templates.contains(&t.template.uri_template)
-                && !owned.templates.contains(&t.template.uri_template)
-        });
-        let new_templates: Vec<ResourceTemplate> =
-            defs.templates.iter().map(|t| t.template.clone()).collect();
-        next.templates
-            .extend(defs.templates.into_iter().map(Arc::new));
-        if old_resources != new_resources || old_templates != new_templates {
+        let resources = swap_mounted(
+            &mut next.resources,
+            defs.resources,
+            |r| ours(&owned.resources, &before.resources, &r.resource.uri),
+            |r| &r.resource,
+        );
+        let templates = swap_mounted(
+            &mut next.templates,
+            defs.templates,
+            |t| {
+                ours(
+                    &owned.templates,
+                    &before.templates,
+                    &t.template.uri_template,
+                )
+            },
+            |t| &t.template,
+        );
+        if resources || templates {
             changes.push(ListChanged::Resources);
         }
-
-        next.completions.retain(|c| {
-            let key = (c.target.clone(), c.argument.clone());
-            !before.completions.contains(&key) && !owned.completions.contains(&key)
-        });
-        next.completions
-            .extend(defs.completions.into_iter().map(Arc::new));
-
-        next.tool_index = next
-            .tools
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.tool.name.clone(), i))
-            .collect();
-        *guard = Arc::new(next);
-    }
-    for change in announce {
-        if !changes.contains(change) {
-            changes.push(change.clone());
-        }
-    }
-    for change in changes {
-        handle.notify_changed(change);
-    }
+        // Completions are not listed: nothing to announce.
+        swap_mounted(
+            &mut next.completions,
+            defs.completions,
+            |c| {
+                let key = (c.target.clone(), c.argument.clone());
+                before.completions.contains(&key) || owned.completions.contains(&key)
+            },
+            |c| &c.argument,
+        );
+        changes.extend(announce.iter().cloned());
+        changes
+    });
     owned
+}
+
+/// Replaces the items of `list` that `mounted` claims with `new`, in `new`'s order after the
+/// others; whether what clients see of them (`listed`) changed.
+fn swap_mounted<T, L: PartialEq>(
+    list: &mut Vec<Arc<T>>,
+    new: Vec<T>,
+    mounted: impl Fn(&T) -> bool,
+    listed: impl Fn(&T) -> &L,
+) -> bool {
+    let changed = {
+        let old = list.iter().filter(|item| mounted(item));
+        old.clone().count() != new.len()
+            || old.zip(&new).any(|(was, now)| listed(was) != listed(now))
+    };
+    list.retain(|item| !mounted(item));
+    list.extend(new.into_iter().map(Arc::new));
+    changed
 }
 
 /// Ends the task the call runs as, if it does, in `failed` with `error`; `false` outside a
@@ -1706,6 +1677,33 @@ async fn watch(state: Weak<MountState>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn swapping_mounted_items_reports_only_what_clients_see_change() {
+        type Item = (&'static str, u32);
+        fn mounted(item: &Item) -> bool {
+            item.0 != "local"
+        }
+        fn listed(item: &Item) -> &u32 {
+            &item.1
+        }
+        let names = |list: &[Arc<Item>]| list.iter().map(|i| i.0).collect::<Vec<_>>();
+        let mut list: Vec<Arc<Item>> = vec![Arc::new(("a", 1)), Arc::new(("local", 1))];
+        // The same listing again: no change; the mount's items go after the others.
+        assert!(!swap_mounted(&mut list, vec![("a", 1)], mounted, listed));
+        assert_eq!(names(&list), ["local", "a"]);
+        // A changed listing, an added item, a removed one: each is a change.
+        assert!(swap_mounted(&mut list, vec![("a", 2)], mounted, listed));
+        assert!(swap_mounted(
+            &mut list,
+            vec![("a", 2), ("b", 1)],
+            mounted,
+            listed
+        ));
+        assert_eq!(names(&list), ["local", "a", "b"]);
+        assert!(swap_mounted(&mut list, vec![], mounted, listed));
+        assert_eq!(names(&list), ["local"]);
+    }
 
     #[test]
     fn uri_mapping_round_trips() {

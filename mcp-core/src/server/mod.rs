@@ -203,17 +203,33 @@ impl Shared {
     }
 
     fn update(&self, change: ListChanged, edit: impl FnOnce(&mut Registry)) {
-        {
+        self.edit(|registry| {
+            edit(registry);
+            vec![change]
+        });
+    }
+
+    /// Edits a copy of the registry, swaps it in as one step, then announces the changes
+    /// `edit` reports (each once).
+    pub(crate) fn edit(&self, edit: impl FnOnce(&mut Registry) -> Vec<ListChanged>) {
+        let changes = {
             let mut guard = match self.registry.write() {
                 Ok(g) => g,
                 Err(poisoned) => poisoned.into_inner(),
             };
             let mut next = Registry::clone(&guard);
-            edit(&mut next);
+            let changes = edit(&mut next);
             next.reindex();
             *guard = Arc::new(next);
+            changes
+        };
+        let mut announced: Vec<&ListChanged> = Vec::with_capacity(changes.len());
+        for change in &changes {
+            if !announced.contains(&change) {
+                announced.push(change);
+                self.publish(change.clone());
+            }
         }
-        self.publish(change);
     }
 
     /// Announces a change: to every watching handshake-era connection, and to subscribers
