@@ -41,53 +41,18 @@ fn start_server() -> (Server, String) {
 
 mod suite;
 
-use suite::{provision, scored_failures, Run};
-
-fn run_suite(node: &str, suite: &str, url: &str, args: &[&str]) -> Run {
-    let run = suite::run(node, suite, url, args, "conformance");
-    assert!(
-        run.success,
-        "the suite reported a failure {args:?}:\n{}",
-        run.output
-    );
-    run
-}
+use suite::{run_pinned, ModernBar};
 
 #[test]
 fn official_conformance_suite() {
-    let (node, suite_old, suite_new) = provision();
     let (_server, url) = start_server();
-
-    let all = run_suite(&node, &suite_old, &url, &["--suite", "all"]);
-    assert_eq!(all.failed, 0, "0.1.16 --suite all:\n{}", all.output);
-    assert!(
-        all.passed >= 45,
-        "0.1.16 ran fewer checks than expected: {}",
-        all.passed
+    let runs = run_pinned(
+        &url,
+        "conformance",
+        ModernBar::NoScoredFailure { min: 160 },
+        &String::new,
     );
-
-    let handshake = run_suite(&node, &suite_new, &url, &["--requirements", "2025-11-25"]);
-    assert_eq!(
-        handshake.failed, 0,
-        "--requirements 2025-11-25:\n{}",
-        handshake.output
-    );
-    assert!(
-        handshake.passed >= 81,
-        "2025-11-25 ran fewer checks than expected: {}",
-        handshake.passed
-    );
-
-    let modern = run_suite(&node, &suite_new, &url, &["--requirements", "2026-07-28"]);
-    let scored = scored_failures(&modern.output);
-    assert!(
-        scored.is_empty(),
-        "scored 2026-07-28 scenarios failed: {scored:?}\n{}",
-        modern.output
-    );
-    assert!(
-        modern.passed >= 160,
-        "2026-07-28 ran fewer checks than expected: {}",
-        modern.passed
-    );
+    for run in runs {
+        assert!(run.success, "the suite reported a failure:\n{}", run.output);
+    }
 }

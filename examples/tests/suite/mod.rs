@@ -28,7 +28,7 @@ pub(crate) fn provision() -> (String, String, String) {
 }
 
 /// One run's totals, exit status and full output.
-#[allow(dead_code)] // `success` is read by conformance.rs only
+#[allow(dead_code)] // `success` and `output` are read by some of the tests only
 pub(crate) struct Run {
     pub(crate) passed: u64,
     pub(crate) failed: u64,
@@ -112,4 +112,91 @@ pub(crate) fn scored_failures(output: &str) -> Vec<String> {
         .map(str::to_owned)
         .filter(|name| !unscored.contains(&format!("✗ {name} ")))
         .collect()
+}
+
+/// What the 2026-07-28 run must show, besides at least `min` passed checks.
+#[derive(Debug, Clone, Copy)]
+#[allow(dead_code)] // each test binary uses one of them
+pub(crate) enum ModernBar {
+    /// No failure at all: the tasks extension, which the suite does not score, included.
+    NoFailure { min: u64 },
+    /// No failure among the scenarios the suite scores.
+    NoScoredFailure { min: u64 },
+}
+
+/// Provisions the suite and makes the three pinned runs against `url` with the checks every
+/// conformance test shares: 0.1.16 `--suite all` (at least 45 checks) and 0.2.0-alpha.12
+/// `--requirements 2025-11-25` (at least 81) without a failure, then `--requirements
+/// 2026-07-28` as `modern` says. `context` is added to a failure's message (server logs).
+#[allow(dead_code)] // not every test binary that includes this module calls it
+pub(crate) fn run_pinned(
+    url: &str,
+    label: &str,
+    modern: ModernBar,
+    context: &dyn Fn() -> String,
+) -> [Run; 3] {
+    let (node, suite_old, suite_new) = provision();
+    let all = run(&node, &suite_old, url, &["--suite", "all"], label);
+    assert_eq!(
+        all.failed,
+        0,
+        "{label}: 0.1.16 --suite all:\n{}\n{}",
+        all.output,
+        context()
+    );
+    assert!(
+        all.passed >= 45,
+        "{label}: 0.1.16 ran fewer checks than expected: {}",
+        all.passed
+    );
+    let handshake = run(
+        &node,
+        &suite_new,
+        url,
+        &["--requirements", "2025-11-25"],
+        label,
+    );
+    assert_eq!(
+        handshake.failed,
+        0,
+        "{label}: --requirements 2025-11-25:\n{}\n{}",
+        handshake.output,
+        context()
+    );
+    assert!(
+        handshake.passed >= 81,
+        "{label}: 2025-11-25 ran fewer checks than expected: {}",
+        handshake.passed
+    );
+    let latest = run(
+        &node,
+        &suite_new,
+        url,
+        &["--requirements", "2026-07-28"],
+        label,
+    );
+    let (failed, ok, min) = match modern {
+        ModernBar::NoFailure { min } => {
+            let failed = failures(&latest.output);
+            let ok = failed.is_empty() && latest.failed == 0;
+            (failed, ok, min)
+        }
+        ModernBar::NoScoredFailure { min } => {
+            let failed = scored_failures(&latest.output);
+            let ok = failed.is_empty();
+            (failed, ok, min)
+        }
+    };
+    assert!(
+        ok,
+        "{label}: 2026-07-28 scenarios failed: {failed:?}\n{}\n{}",
+        latest.output,
+        context()
+    );
+    assert!(
+        latest.passed >= min,
+        "{label}: 2026-07-28 ran fewer checks than expected: {}",
+        latest.passed
+    );
+    [all, handshake, latest]
 }
